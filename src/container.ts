@@ -1,0 +1,80 @@
+import type { GraphQLSchema } from 'graphql';
+
+import type { Config } from './config';
+import { EnvironmentKeyring } from './crypto/keyring';
+import type { CipherProviderRegistry } from './crypto/provider';
+import { createCipherProviderRegistry } from './crypto/providers';
+import { openDatabase, type Database } from './db/database';
+import type { Logger } from './logger';
+import { EnvironmentResolver } from './modules/environment/environment.resolver';
+import { EnvironmentService } from './modules/environment/environment.service';
+import { createEnvironmentKeyStore } from './modules/keys/environment-key.store';
+import { createLoaders, type Loaders } from './modules/loaders';
+import { EffectiveSecretResolver, SecretResolver } from './modules/secret/secret.resolver';
+import { SecretService } from './modules/secret/secret.service';
+import { SpaceResolver } from './modules/space/space.resolver';
+import { SpaceService } from './modules/space/space.service';
+import { buildAppSchema } from './schema';
+
+/** Everything the server, the CLI and the tests need, wired once. */
+export interface Container {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly database: Database;
+  readonly registry: CipherProviderRegistry;
+  readonly keyring: EnvironmentKeyring;
+  readonly environments: EnvironmentService;
+  readonly spaces: SpaceService;
+  readonly secrets: SecretService;
+  readonly schema: GraphQLSchema;
+  createLoaders(): Loaders;
+  close(): Promise<void>;
+}
+
+/** The composition root: providers → database → services → resolvers → schema. */
+export async function createContainer(config: Config, logger: Logger): Promise<Container> {
+  const registry = await createCipherProviderRegistry(config, logger);
+  let database: Database;
+  try {
+    database = await openDatabase(config, logger);
+  } catch (error) {
+    await registry.close();
+    throw error;
+  }
+  const db = database.dataSource;
+  const keyring = new EnvironmentKeyring(registry, createEnvironmentKeyStore(db), config.environmentKeyCache);
+  const environments = new EnvironmentService(db, keyring);
+  const spaces = new SpaceService(db);
+  const secrets = new SecretService(db, keyring);
+
+  const resolverInstances = new Map<unknown, unknown>([
+    [EnvironmentResolver, new EnvironmentResolver(environments)],
+    [SpaceResolver, new SpaceResolver(spaces)],
+    [SecretResolver, new SecretResolver(secrets)],
+    [EffectiveSecretResolver, new EffectiveSecretResolver(secrets)],
+  ]);
+  const schema = buildAppSchema({
+    get: (resolverClass) => {
+      const instance = resolverInstances.get(resolverClass);
+      if (!instance) throw new Error(`resolver ${(resolverClass as { name?: string }).name} is not wired`);
+      return instance;
+    },
+  });
+
+  return {
+    config,
+    logger,
+    database,
+    registry,
+    keyring,
+    environments,
+    spaces,
+    secrets,
+    schema,
+    createLoaders: () => createLoaders(db),
+    async close() {
+      await database.close();
+      await registry.close();
+    },
+  };
+}

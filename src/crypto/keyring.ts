@@ -1,0 +1,102 @@
+import { LRUCache } from 'lru-cache';
+
+import { DecryptionFailedError } from '../errors';
+import {
+  dekKeyVersion,
+  generateKey,
+  openValue,
+  sealValue,
+  unwrapEnvironmentKey,
+  wrapEnvironmentKey,
+  type SealedValue,
+  type ValueOwner,
+  type WrappedEnvironmentKey,
+} from './envelope';
+import type { CipherProviderRegistry } from './provider';
+
+export interface EnvironmentKeyStore {
+  /** The wrapped blob of one environment-key version, or undefined when absent. */
+  loadEnvironmentKeyBlob(environmentId: string, version: number): Promise<Buffer | undefined>;
+}
+
+export interface KeyringOptions {
+  readonly ttlMs: number;
+  readonly max: number;
+}
+
+interface CacheContext {
+  readonly environmentId: string;
+  readonly version: number;
+}
+
+/**
+ * Unwrapped environment keys, cached with a bounded age and count. Concurrent
+ * misses for the same key share one provider call (LRUCache.fetch), and a
+ * failed unwrap is never cached.
+ */
+export class EnvironmentKeyring {
+  private readonly cache: LRUCache<string, Buffer, CacheContext>;
+
+  constructor(
+    readonly registry: CipherProviderRegistry,
+    private readonly store: EnvironmentKeyStore,
+    options: KeyringOptions,
+  ) {
+    this.cache = new LRUCache<string, Buffer, CacheContext>({
+      max: options.max,
+      ttl: options.ttlMs,
+      fetchMethod: async (_cacheKey, _stale, { context }) => {
+        const blob = await this.store.loadEnvironmentKeyBlob(context.environmentId, context.version);
+        if (!blob) throw new DecryptionFailedError(`environment key version ${context.version} is missing`);
+        return unwrapEnvironmentKey(this.registry, blob, context.environmentId, context.version);
+      },
+    });
+  }
+
+  /** A fresh environment key wrapped by the active provider (one provider call). */
+  async create(environmentId: string, version: number): Promise<{ key: Buffer; wrapped: WrappedEnvironmentKey }> {
+    const key = generateKey();
+    const wrapped = await wrapEnvironmentKey(this.registry.active, key, environmentId, version);
+    return { key, wrapped };
+  }
+
+  /** Re-wraps an environment key under the active provider's current master key. */
+  async rewrap(environmentId: string, version: number, blob: Buffer): Promise<WrappedEnvironmentKey> {
+    const key = await unwrapEnvironmentKey(this.registry, blob, environmentId, version);
+    try {
+      return await wrapEnvironmentKey(this.registry.active, key, environmentId, version);
+    } finally {
+      key.fill(0);
+    }
+  }
+
+  /** Seeds the cache with a key this process just created, saving the first unwrap. */
+  remember(environmentId: string, version: number, key: Buffer): void {
+    this.cache.set(cacheKey(environmentId, version), key);
+  }
+
+  forget(environmentId: string, version: number): void {
+    this.cache.delete(cacheKey(environmentId, version));
+  }
+
+  async key(environmentId: string, version: number): Promise<Buffer> {
+    const cached = this.cache.get(cacheKey(environmentId, version));
+    if (cached) return cached;
+    const key = await this.cache.fetch(cacheKey(environmentId, version), { context: { environmentId, version } });
+    /* Postcondition: fetchMethod either returns a key or throws. */
+    if (!key) throw new DecryptionFailedError('environment key could not be loaded');
+    return key;
+  }
+
+  async seal(value: string, owner: ValueOwner, keyVersion: number): Promise<SealedValue & { keyVersion: number }> {
+    const key = await this.key(owner.environmentId, keyVersion);
+    return { ...sealValue(value, owner, key, keyVersion), keyVersion };
+  }
+
+  async open(sealed: SealedValue, owner: ValueOwner): Promise<string> {
+    const key = await this.key(owner.environmentId, dekKeyVersion(sealed.wrappedDek));
+    return openValue(sealed, owner, key);
+  }
+}
+
+const cacheKey = (environmentId: string, version: number) => `${environmentId}:${version}`;

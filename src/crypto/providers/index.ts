@@ -1,0 +1,34 @@
+import type { Logger } from 'pino';
+
+import type { Config } from '../../config';
+import { CipherProviderRegistry, type CipherProvider } from '../provider';
+import { localProviderFactory } from './local.provider';
+
+export interface ProviderFactoryContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  /** Whether this provider is the one CIPHER_PROVIDER names. */
+  readonly active: boolean;
+}
+
+/** Returns the provider, or undefined when it is neither active nor configured. */
+export type ProviderFactory = (context: ProviderFactoryContext) => Promise<CipherProvider | undefined>;
+
+/* Adding a provider: one file in this folder, one line here. */
+const factories: Readonly<Record<string, ProviderFactory>> = {
+  local: localProviderFactory,
+};
+
+export async function createCipherProviderRegistry(
+  config: Config,
+  logger: Logger,
+): Promise<CipherProviderRegistry> {
+  const factory = factories[config.cipherProvider];
+  if (!factory) throw new Error(`cipher provider '${config.cipherProvider}' is not available in this build`);
+  const providers: CipherProvider[] = [];
+  for (const [id, create] of Object.entries(factories)) {
+    const provider = await create({ config, logger, active: id === config.cipherProvider });
+    if (provider) providers.push(provider);
+  }
+  return new CipherProviderRegistry(providers, config.cipherProvider);
+}

@@ -1,0 +1,95 @@
+import { DataSource } from 'typeorm';
+
+import type { Config } from '../config';
+import { entities } from '../entities';
+import type { Logger } from '../logger';
+import { migrations } from '../migrations';
+import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded';
+import { QueryObserver } from './query-observer';
+
+export interface Database {
+  readonly dataSource: DataSource;
+  readonly observer: QueryObserver;
+  /** Resolves when a trivial statement round-trips. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+interface Connection {
+  readonly url?: string;
+  readonly host?: string;
+  readonly port?: number;
+}
+
+export function createDataSource(connection: Connection, poolSize: number, observer?: QueryObserver): DataSource {
+  return new DataSource({
+    type: 'postgres',
+    ...(connection.url
+      ? { url: connection.url }
+      : { host: connection.host, port: connection.port, username: 'postgres', database: 'postgres' }),
+    entities,
+    migrations,
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    migrationsRun: false,
+    installExtensions: false,
+    uuidExtension: 'pgcrypto',
+    applicationName: 'secretspace',
+    logger: observer,
+    maxQueryExecutionTime: 1000,
+    extra: { max: poolSize, connectionTimeoutMillis: 5000 },
+  });
+}
+
+const MIGRATION_LOCK = 7_304_121_950; // any constant shared by every instance
+
+/** Opens the configured database (starting the embedded one if needed) and migrates it. */
+export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+  let embedded: EmbeddedDatabase | undefined;
+  if (config.embedded) {
+    embedded = await startEmbeddedDatabase(config.dataDir, config.dbPoolSize);
+    logger.info({ dataDir: config.dataDir }, 'embedded database started');
+  }
+  const observer = new QueryObserver(logger);
+  const dataSource = createDataSource(
+    embedded ? { host: embedded.host, port: embedded.port } : { url: config.databaseUrl },
+    config.dbPoolSize,
+    observer,
+  );
+  try {
+    await dataSource.initialize();
+    await migrate(dataSource, !embedded);
+  } catch (error) {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await embedded?.stop();
+    throw error;
+  }
+  return {
+    dataSource,
+    observer,
+    async ping() {
+      await dataSource.query('SELECT 1');
+    },
+    async close() {
+      await dataSource.destroy();
+      await embedded?.stop();
+    },
+  };
+}
+
+/** Runs pending migrations; with a shared server, under an advisory lock so instances take turns. */
+async function migrate(dataSource: DataSource, shared: boolean): Promise<void> {
+  if (!shared) {
+    await dataSource.runMigrations({ transaction: 'each' });
+    return;
+  }
+  const runner = dataSource.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await dataSource.runMigrations({ transaction: 'each' });
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+}

@@ -1,0 +1,54 @@
+import { unwrapResolverError } from '@apollo/server/errors';
+import type { GraphQLFormattedError } from 'graphql';
+
+import { ErrorCode, isAppError } from './errors';
+import type { Logger } from './logger';
+
+/* Codes Apollo Server itself assigns to client mistakes (parse, validation, variables, request shape). */
+const APOLLO_CLIENT_CODES = new Set([
+  'GRAPHQL_PARSE_FAILED',
+  'GRAPHQL_VALIDATION_FAILED',
+  'BAD_USER_INPUT',
+  'BAD_REQUEST',
+  'OPERATION_RESOLUTION_FAILURE',
+  'PERSISTED_QUERY_NOT_FOUND',
+  'PERSISTED_QUERY_NOT_SUPPORTED',
+]);
+
+/**
+ * The one place errors become client-visible. Known errors keep their code
+ * and value-free details; anything else is logged and masked as
+ * INTERNAL_SERVER_ERROR with no detail.
+ */
+export function createErrorFormatter(logger: Logger) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const original = unwrapResolverError(error);
+    const location = { locations: formatted.locations, path: formatted.path };
+    if (isAppError(original)) {
+      return { message: original.message, ...location, extensions: { code: original.code, ...original.details } };
+    }
+    const code = formatted.extensions?.code;
+    if (typeof code === 'string' && (APOLLO_CLIENT_CODES.has(code) || code in ErrorCode) && code !== 'INTERNAL_SERVER_ERROR') {
+      return { message: redactInputEcho(formatted.message), ...location, extensions: { code } };
+    }
+    logger.error({ err: original, path: formatted.path }, 'unexpected error');
+    return { message: 'Internal server error', ...location, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
+  };
+}
+
+/**
+ * graphql-js echoes rejected input in its messages ("got invalid value {...}",
+ * "cannot represent a non string value: ..."). That input may be a secret
+ * value, so the echo is cut and only the variable, path and rule remain.
+ */
+export function redactInputEcho(message: string): string {
+  let result = message.replace(
+    /^(Variable "\$\w+") got invalid value [\s\S]*?(?: at "([^"]+)")?; ([^;]*)$/,
+    (_m, variable: string, at: string | undefined, reason: string) =>
+      `${variable} has an invalid value${at ? ` at "${at}"` : ''}; ${reason}`,
+  );
+  result = result.replace(/(cannot represent [\w -]*?value)\s*:[\s\S]*$/, '$1.');
+  result = result.replace(/(Expected value of type "[^"]+"), found [\s\S]*$/, '$1.');
+  result = result.replace(/(Expected type "[^"]+")\. [\s\S]*$/, '$1.');
+  return result;
+}

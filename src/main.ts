@@ -1,0 +1,55 @@
+import 'reflect-metadata';
+
+import { ConfigError, loadConfig } from './config';
+import { createContainer } from './container';
+import { createLogger } from './logger';
+import { buildServer } from './server';
+
+/** Entry point: config → database → server → listen → graceful stop. */
+async function main(): Promise<void> {
+  let config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`secretspace: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  const logger = createLogger(config.logLevel);
+  const container = await createContainer(config, logger);
+  const app = await buildServer(container);
+  await app.listen({ port: config.port, host: config.host });
+  logger.info(
+    { url: `http://${config.host}:${config.port}/graphql`, database: config.embedded ? 'embedded' : 'external', cipherProvider: config.cipherProvider },
+    'secretspace listening',
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'draining in-flight requests');
+    setTimeout(() => {
+      logger.error('shutdown grace period elapsed; exiting');
+      process.exit(1);
+    }, config.shutdownGraceMs).unref();
+    try {
+      await app.close();
+      await container.close();
+      logger.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      logger.error({ err: error }, 'unclean shutdown');
+      process.exit(1);
+    }
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`secretspace: failed to start: ${(error as Error).message}\n`);
+  process.exit(1);
+});

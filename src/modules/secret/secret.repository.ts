@@ -1,0 +1,153 @@
+import { createHash } from 'node:crypto';
+
+import { Secret } from '../../entities';
+
+/*
+ * Hand-written SQL for the secret table: these statements are the hot path
+ * (every listener read) and the write path's locking protocol, so they are
+ * explicit. Rows are hydrated by hand; TypeORM's generic hydration costs
+ * more per row than the decryption that follows it.
+ * UPDATE and DELETE are wrapped in a CTE so every statement returns plain rows.
+ */
+
+export interface Queryable {
+  query(sql: string, parameters?: unknown[]): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+}
+
+interface SecretRow {
+  id: string;
+  environment_id: string;
+  space_id: string | null;
+  name: string;
+  version: number;
+  key_version: number;
+  wrapped_dek: Buffer;
+  ciphertext: Buffer;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = `id, environment_id, space_id, name, version, key_version, wrapped_dek, ciphertext, created_at, updated_at`;
+
+export function nameDigest(name: string): Buffer {
+  return createHash('sha256').update(name, 'utf8').digest();
+}
+
+function hydrate(row: SecretRow): Secret {
+  const secret = new Secret();
+  secret.id = row.id;
+  secret.environmentId = row.environment_id;
+  secret.spaceId = row.space_id;
+  secret.name = row.name;
+  secret.version = row.version;
+  secret.keyVersion = row.key_version;
+  secret.wrappedDek = row.wrapped_dek;
+  secret.ciphertext = row.ciphertext;
+  secret.createdAt = row.created_at;
+  secret.updatedAt = row.updated_at;
+  return secret;
+}
+
+/** Environment-level secrets of `environmentIds` and space-level secrets of `spaceIds`, in one statement. */
+export async function findSecretsInScopes(
+  db: Queryable,
+  environmentIds: readonly string[],
+  spaceIds: readonly string[],
+): Promise<Secret[]> {
+  const rows: SecretRow[] = await db.query(
+    `SELECT ${COLUMNS} FROM secret
+      WHERE (space_id IS NULL AND environment_id = ANY($1::uuid[])) OR space_id = ANY($2::uuid[])`,
+    [environmentIds, spaceIds],
+  );
+  return rows.map(hydrate);
+}
+
+/** The environment-level row and (with a space) the space-level row of one name. */
+export async function findSecretsByName(
+  db: Queryable,
+  name: string,
+  environmentId: string,
+  spaceId: string | null,
+): Promise<Secret[]> {
+  const rows: SecretRow[] = await db.query(
+    `SELECT ${COLUMNS} FROM secret WHERE environment_id = $1 AND name_digest = $2 AND space_id IS NULL
+     UNION ALL
+     SELECT ${COLUMNS} FROM secret WHERE space_id = $3 AND name_digest = $2 AND environment_id = $1`,
+    [environmentId, nameDigest(name), spaceId],
+  );
+  return rows.map(hydrate).filter((s) => s.name === name);
+}
+
+export async function findSecretById(db: Queryable, id: string): Promise<Secret | undefined> {
+  const rows: SecretRow[] = await db.query(`SELECT ${COLUMNS} FROM secret WHERE id = $1`, [id]);
+  return rows[0] && hydrate(rows[0]);
+}
+
+/** Locks the row of (scope, name) for the rest of the transaction. */
+export async function lockSecretForWrite(
+  db: Queryable,
+  environmentId: string,
+  spaceId: string | null,
+  name: string,
+): Promise<Secret | undefined> {
+  const rows: SecretRow[] = await db.query(
+    spaceId === null
+      ? `SELECT ${COLUMNS} FROM secret WHERE environment_id = $1 AND name_digest = $2 AND space_id IS NULL FOR UPDATE`
+      : `SELECT ${COLUMNS} FROM secret WHERE space_id = $3 AND name_digest = $2 AND environment_id = $1 FOR UPDATE`,
+    spaceId === null ? [environmentId, nameDigest(name)] : [environmentId, nameDigest(name), spaceId],
+  );
+  return rows[0] && hydrate(rows[0]);
+}
+
+export interface SealedSecretRow {
+  readonly id: string;
+  readonly environmentId: string;
+  readonly spaceId: string | null;
+  readonly name: string;
+  readonly version: number;
+  readonly keyVersion: number;
+  readonly wrappedDek: Buffer;
+  readonly ciphertext: Buffer;
+}
+
+/** Inserts a first version; undefined when a concurrent writer inserted the same name first. */
+export async function insertSecret(db: Queryable, row: SealedSecretRow): Promise<Secret | undefined> {
+  const rows: SecretRow[] = await db.query(
+    `INSERT INTO secret (id, environment_id, space_id, name, name_digest, version, key_version, wrapped_dek, ciphertext)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT DO NOTHING
+     RETURNING ${COLUMNS}`,
+    [
+      row.id,
+      row.environmentId,
+      row.spaceId,
+      row.name,
+      nameDigest(row.name),
+      row.version,
+      row.keyVersion,
+      row.wrappedDek,
+      row.ciphertext,
+    ],
+  );
+  return rows[0] && hydrate(rows[0]);
+}
+
+/** Replaces the sealed value of a row locked by lockSecretForWrite. */
+export async function updateSecretValue(db: Queryable, row: SealedSecretRow): Promise<Secret> {
+  const rows: SecretRow[] = await db.query(
+    `WITH updated AS (
+       UPDATE secret SET version = $2, key_version = $3, wrapped_dek = $4, ciphertext = $5, updated_at = now()
+        WHERE id = $1 RETURNING ${COLUMNS})
+     SELECT * FROM updated`,
+    [row.id, row.version, row.keyVersion, row.wrappedDek, row.ciphertext],
+  );
+  return hydrate(rows[0]);
+}
+
+export async function deleteSecretById(db: Queryable, id: string): Promise<Secret | undefined> {
+  const rows: SecretRow[] = await db.query(
+    `WITH deleted AS (DELETE FROM secret WHERE id = $1 RETURNING ${COLUMNS}) SELECT * FROM deleted`,
+    [id],
+  );
+  return rows[0] && hydrate(rows[0]);
+}

@@ -1,0 +1,44 @@
+import { randomUUID } from 'node:crypto';
+
+import type { DataSource } from 'typeorm';
+
+import { constraintViolation } from '../../db/pg-errors';
+import { Space } from '../../entities';
+import { NameConflictError, NotFoundError } from '../../errors';
+import { check, entityNameSchema, idSchema } from '../validation';
+
+export class SpaceService {
+  constructor(private readonly db: DataSource) {}
+
+  async get(id: string): Promise<Space | null> {
+    return this.db.getRepository(Space).findOneBy({ id: check(idSchema, 'id', id) });
+  }
+
+  async create(input: { environmentId: unknown; name: unknown }): Promise<Space> {
+    const environmentId = check(idSchema, 'environmentId', input.environmentId);
+    const name = check(entityNameSchema, 'name', input.name);
+    const now = new Date();
+    const space = this.db.getRepository(Space).create({ id: randomUUID(), environmentId, name, createdAt: now, updatedAt: now });
+    try {
+      await this.db.getRepository(Space).insert(space);
+      return space;
+    } catch (error) {
+      const violation = constraintViolation(error);
+      if (violation?.constraint === 'space_environment_name_key') throw new NameConflictError('space');
+      if (violation?.constraint === 'space_environment_id_fkey') throw new NotFoundError('environment', 'environmentId');
+      throw error;
+    }
+  }
+
+  /** Deletes the space and its overrides (database cascade). */
+  async delete(id: string): Promise<Space> {
+    const spaceId = check(idSchema, 'id', id);
+    const space = await this.db.transaction(async (em) => {
+      const found = await em.getRepository(Space).findOneBy({ id: spaceId });
+      if (found) await em.getRepository(Space).delete({ id: spaceId });
+      return found;
+    });
+    if (!space) throw new NotFoundError('space');
+    return space;
+  }
+}

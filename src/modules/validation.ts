@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+import { BadUserInputError } from '../errors';
+
+/*
+ * DESIGN §1's input rules, shared by GraphQL and REST. Every failure is
+ * BAD_USER_INPUT naming the field; messages never echo a value.
+ */
+
+export const MAX_SECRET_NAME_CHARS = 1024;
+export const MAX_ENTITY_NAME_CHARS = 128;
+export const MAX_VALUE_BYTES = 64 * 1024;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const CONTROL = /\p{Cc}/u;
+const EDGE_WHITESPACE = /^\s|\s$/u;
+
+export const idSchema = z
+  .string({ error: 'must be a string' })
+  .regex(UUID, 'must be a UUID')
+  .transform((id) => id.toLowerCase());
+
+/** Code points, not UTF-16 units: '🔑' is one character, as PostgreSQL's char_length counts it. */
+const characterCount = (s: string) => {
+  let n = 0;
+  for (const _ of s) n += 1;
+  return n;
+};
+
+const nameSchema = (maxChars: number) =>
+  z.string({ error: 'must be a string' }).superRefine((name, ctx) => {
+    const fail = (message: string) => ctx.addIssue({ code: 'custom', message });
+    if (!name.isWellFormed()) return fail('must be valid Unicode (no lone surrogates)');
+    const length = characterCount(name);
+    if (length === 0) return fail('must not be empty');
+    if (length > maxChars) return fail(`must be at most ${maxChars} characters (got ${length})`);
+    if (CONTROL.test(name)) return fail('must not contain control characters');
+    if (EDGE_WHITESPACE.test(name)) return fail('must not start or end with whitespace');
+  });
+
+export const secretNameSchema = nameSchema(MAX_SECRET_NAME_CHARS);
+export const entityNameSchema = nameSchema(MAX_ENTITY_NAME_CHARS);
+
+export const secretValueSchema = z.string({ error: 'must be a string' }).superRefine((value, ctx) => {
+  const fail = (message: string) => ctx.addIssue({ code: 'custom', message });
+  if (!value.isWellFormed()) return fail('must be valid Unicode (no lone surrogates)');
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes === 0) return fail('must not be empty');
+  if (bytes > MAX_VALUE_BYTES) return fail(`must be at most ${MAX_VALUE_BYTES} bytes of UTF-8 (got ${bytes})`);
+});
+
+export const expectedVersionSchema = z
+  .number({ error: 'must be an integer' })
+  .int('must be an integer')
+  .min(0, 'must be 0 (create only) or a current version')
+  .max(2_147_483_647, 'is out of range');
+
+/** Parses one field; a failure names the field and the rule, never the value. */
+export function check<T extends z.ZodType>(schema: T, field: string, input: unknown): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw new BadUserInputError(field, `${field} ${result.error.issues[0]?.message ?? 'is invalid'}`);
+}
+
+export function checkOptional<T extends z.ZodType>(schema: T, field: string, input: unknown): z.output<T> | undefined {
+  return input === undefined || input === null ? undefined : check(schema, field, input);
+}

@@ -1,0 +1,77 @@
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+
+import type { Container } from './container';
+import type { Context } from './modules/context';
+import { createErrorFormatter } from './graphql-errors';
+
+const READINESS_TIMEOUT_MS = 3000;
+
+/**
+ * Builds the HTTP app (GraphQL, health routes). It never listens: main.ts
+ * does, and tests reuse it on an ephemeral port.
+ */
+export async function buildServer(container: Container): Promise<FastifyInstance> {
+  const { config, logger } = container;
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: config.maxBodyBytes,
+    forceCloseConnections: 'idle',
+    return503OnClosing: true,
+  });
+
+  const apollo = new ApolloServer<Context>({
+    schema: container.schema,
+    introspection: config.introspection,
+    includeStacktraceInErrorResponses: false,
+    hideSchemaDetailsFromClientErrors: config.production,
+    formatError: createErrorFormatter(logger),
+    logger,
+    plugins: [
+      fastifyApolloDrainPlugin(app),
+      config.production && !config.introspection
+        ? ApolloServerPluginLandingPageDisabled()
+        : ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: false }),
+    ],
+  });
+  await apollo.start();
+
+  await app.register(fastifyApollo(apollo), {
+    context: async () => ({ loaders: container.createLoaders() }),
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    logger.debug(
+      { method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime },
+      'request',
+    );
+  });
+
+  app.get('/healthz', async () => ({ status: 'ok' }));
+
+  app.get('/readyz', async (_request, reply) => {
+    const failing: string[] = [];
+    await Promise.all([
+      withTimeout(container.database.ping()).catch(() => failing.push('database')),
+      withTimeout(container.registry.active.check()).catch(() => failing.push(`cipherProvider:${container.registry.active.id}`)),
+    ]);
+    if (failing.length) return reply.code(503).send({ status: 'unavailable', failing: failing.sort() });
+    return { status: 'ready' };
+  });
+
+  return app;
+}
+
+function withTimeout<T>(promise: Promise<T>, ms = READINESS_TIMEOUT_MS): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timed out')), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

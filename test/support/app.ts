@@ -1,0 +1,89 @@
+import { Writable } from 'node:stream';
+
+import type { FastifyInstance } from 'fastify';
+import { Client } from 'pg';
+
+import { loadConfig } from '../../src/config';
+import { createContainer, type Container } from '../../src/container';
+import { createLogger } from '../../src/logger';
+import { buildServer } from '../../src/server';
+import { createTestDatabase, type TestDatabase } from './database';
+
+export const TEST_MASTER_KEYS = `test-1:${Buffer.alloc(32, 7).toString('base64')}`;
+
+export interface GraphQLResponse<T = Record<string, any>> {
+  // eslint-disable-line @typescript-eslint/no-explicit-any
+  status: number;
+  data?: T;
+  errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
+}
+
+export interface TestApp {
+  readonly url: string;
+  readonly container: Container;
+  readonly app: FastifyInstance;
+  /** Every log line the server wrote, for "no value in any log" checks. */
+  readonly logs: string[];
+  gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  /** Raw SQL on the app's database, bypassing the service. */
+  sql<T = any>(text: string, params?: unknown[]): Promise<T[]>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  close(): Promise<void>;
+}
+
+export interface TestAppOptions {
+  readonly env?: Record<string, string>;
+  /** Reuse a database (e.g. to restart over the same data). */
+  readonly database?: TestDatabase;
+  readonly keepDatabase?: boolean;
+}
+
+export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
+  const database = options.database ?? (await createTestDatabase());
+  const config = loadConfig({
+    DATABASE_URL: database.url,
+    LOCAL_MASTER_KEYS: TEST_MASTER_KEYS,
+    LOG_LEVEL: 'info',
+    DB_POOL_SIZE: '10',
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const sink = new Writable({
+    write(chunk, _encoding, done) {
+      logs.push(String(chunk));
+      done();
+    },
+  });
+  const logger = createLogger(config.logLevel, sink);
+  const container = await createContainer(config, logger);
+  const app = await buildServer(container);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const url = `http://127.0.0.1:${port}`;
+  const client = new Client({ connectionString: database.url });
+  await client.connect();
+
+  return {
+    url,
+    container,
+    app,
+    logs,
+    async gql(query, variables, headers = {}) {
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ query, variables }),
+      });
+      return { status: response.status, ...((await response.json()) as object) };
+    },
+    async sql(text, params) {
+      return (await client.query(text, params)).rows;
+    },
+    async close() {
+      await client.end();
+      await app.close();
+      await container.close();
+      if (!options.keepDatabase) await database.drop();
+    },
+  };
+}
