@@ -36,16 +36,18 @@ export function parseLocalMasterKeys(spec: string): LocalMasterKey[] {
     .split(/[,\n]/)
     .map((entry) => entry.trim())
     .filter(Boolean)
-    .map((entry) => {
+    .map((entry, index) => {
+      /* Messages name the entry by position only: a malformed entry may be key material. */
+      const where = `entry ${index + 1}`;
       const separator = entry.indexOf(':');
-      if (separator <= 0) throw new Error('each entry must look like id:base64key');
+      if (separator <= 0) throw new Error(`${where} must look like id:base64key`);
       const id = entry.slice(0, separator);
       if (!/^[A-Za-z0-9._-]{1,64}$/.test(id)) {
-        throw new Error('key ids are 1-64 characters of A-Z a-z 0-9 . _ -');
+        throw new Error(`${where}: key ids are 1-64 characters of A-Z a-z 0-9 . _ -`);
       }
       const key = Buffer.from(entry.slice(separator + 1), 'base64');
       if (key.length !== LOCAL_KEY_BYTES) {
-        throw new Error(`key '${id}' must be ${LOCAL_KEY_BYTES} bytes of base64`);
+        throw new Error(`${where}: the key must be ${LOCAL_KEY_BYTES} bytes of base64`);
       }
       return { id, key };
     });

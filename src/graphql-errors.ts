@@ -1,5 +1,5 @@
 import { unwrapResolverError } from '@apollo/server/errors';
-import type { GraphQLFormattedError } from 'graphql';
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
 import { ErrorCode, isAppError } from './errors';
 import type { Logger } from './logger';
@@ -29,7 +29,8 @@ export function createErrorFormatter(logger: Logger) {
     }
     const code = formatted.extensions?.code;
     if (typeof code === 'string' && (APOLLO_CLIENT_CODES.has(code) || code in ErrorCode) && code !== 'INTERNAL_SERVER_ERROR') {
-      return { message: redactInputEcho(formatted.message), ...location, extensions: { code } };
+      const reason = error instanceof GraphQLError ? error.originalError?.message : undefined;
+      return { message: redactInputEcho(formatted.message, reason), ...location, extensions: { code } };
     }
     logger.error({ err: original, path: formatted.path }, 'unexpected error');
     return { message: 'Internal server error', ...location, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
@@ -38,17 +39,25 @@ export function createErrorFormatter(logger: Logger) {
 
 /**
  * graphql-js echoes rejected input in its messages ("got invalid value {...}",
- * "cannot represent a non string value: ..."). That input may be a secret
- * value, so the echo is cut and only the variable, path and rule remain.
+ * "cannot represent a non string value: ...", "Value "x" does not exist in
+ * ... enum"). That input may be a secret value, so the echo is cut and only
+ * the variable, the path and the rule remain. `reason` is the inner error's
+ * message (the part after "; "): without it the split point cannot be known
+ * safely, because the echoed input may itself contain "; ".
  */
-export function redactInputEcho(message: string): string {
-  let result = message.replace(
-    /^(Variable "\$\w+") got invalid value [\s\S]*?(?: at "([^"]+)")?; ([^;]*)$/,
-    (_m, variable: string, at: string | undefined, reason: string) =>
-      `${variable} has an invalid value${at ? ` at "${at}"` : ''}; ${reason}`,
-  );
-  result = result.replace(/(cannot represent [\w -]*?value)\s*:[\s\S]*$/, '$1.');
-  result = result.replace(/(Expected value of type "[^"]+"), found [\s\S]*$/, '$1.');
-  result = result.replace(/(Expected type "[^"]+")\. [\s\S]*$/, '$1.');
-  return result;
+export function redactInputEcho(message: string, reason?: string): string {
+  const variable = /^(Variable "\$\w+") got invalid value /.exec(message);
+  if (!variable) return redactReason(message);
+  if (reason === undefined || !message.endsWith(`; ${reason}`)) return `${variable[1]} has an invalid value.`;
+  const prefix = message.slice(0, message.length - reason.length - 2);
+  const at = / at "([^"\\]*)"$/.exec(prefix);
+  return `${variable[1]} has an invalid value${at ? ` at "${at[1]}"` : ''}; ${redactReason(reason)}`;
+}
+
+function redactReason(reason: string): string {
+  return reason
+    .replace(/(cannot represent [\w -]*?value)\s*:[\s\S]*$/, '$1.')
+    .replace(/(Expected value of type "[^"]+"), found [\s\S]*$/, '$1.')
+    .replace(/(Expected type "[^"]+")\. [\s\S]*$/, '$1.')
+    .replace(/^Value [\s\S]* does not exist in "([^"]+)" enum\.[\s\S]*$/, 'Value does not exist in "$1" enum.');
 }

@@ -28,6 +28,8 @@ export async function buildServer(container: Container): Promise<FastifyInstance
     schema: container.schema,
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
+    // main.ts owns signals: it drains Fastify, which stops Apollo through the drain plugin.
+    stopOnTerminationSignals: false,
     hideSchemaDetailsFromClientErrors: config.production,
     formatError: createErrorFormatter(logger),
     logger,
@@ -42,6 +44,15 @@ export async function buildServer(container: Container): Promise<FastifyInstance
 
   await app.register(fastifyApollo(apollo), {
     context: async () => ({ loaders: container.createLoaders() }),
+  });
+
+  /* Draining: answers still in flight close their keep-alive connection, so close() can finish. */
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) reply.header('connection', 'close');
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -41,19 +41,30 @@ export function createDataSource(connection: Connection, poolSize: number, obser
   });
 }
 
+/* Only the server: a second client (even psql) would interleave with it. */
+const EMBEDDED_CONNECTIONS = 1;
+
 const MIGRATION_LOCK = 7_304_121_950; // any constant shared by every instance
 
 /** Opens the configured database (starting the embedded one if needed) and migrates it. */
 export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
   let embedded: EmbeddedDatabase | undefined;
+  let poolSize = config.dbPoolSize;
   if (config.embedded) {
-    embedded = await startEmbeddedDatabase(config.dataDir, config.dbPoolSize);
+    /*
+     * PGlite is one backend. pglite-socket 0.2 multiplexes connections per
+     * protocol message, so two clients' Parse/Bind/Execute sequences can
+     * interleave ("portal does not exist"). One connection keeps every
+     * statement and transaction whole; PGlite could not run two at once anyway.
+     */
+    poolSize = 1;
+    embedded = await startEmbeddedDatabase(config.dataDir, EMBEDDED_CONNECTIONS);
     logger.info({ dataDir: config.dataDir }, 'embedded database started');
   }
   const observer = new QueryObserver(logger);
   const dataSource = createDataSource(
     embedded ? { host: embedded.host, port: embedded.port } : { url: config.databaseUrl },
-    config.dbPoolSize,
+    poolSize,
     observer,
   );
   try {

@@ -12,7 +12,6 @@ import { createTestDatabase, type TestDatabase } from './database';
 export const TEST_MASTER_KEYS = `test-1:${Buffer.alloc(32, 7).toString('base64')}`;
 
 export interface GraphQLResponse<T = Record<string, any>> {
-  // eslint-disable-line @typescript-eslint/no-explicit-any
   status: number;
   data?: T;
   errors?: { message: string; path?: string[]; extensions?: Record<string, unknown> }[];
@@ -24,9 +23,9 @@ export interface TestApp {
   readonly app: FastifyInstance;
   /** Every log line the server wrote, for "no value in any log" checks. */
   readonly logs: string[];
-  gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;  
   /** Raw SQL on the app's database, bypassing the service. */
-  sql<T = any>(text: string, params?: unknown[]): Promise<T[]>; // eslint-disable-line @typescript-eslint/no-explicit-any
+  sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;  
   close(): Promise<void>;
 }
 
@@ -60,8 +59,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
-  const client = new Client({ connectionString: database.url });
-  await client.connect();
+  let client!: Client;
+  const connect = async () => {
+    client = new Client({ connectionString: database.url });
+    client.on('error', () => undefined); // a test may cut the database off; reconnect on next use
+    await client.connect();
+  };
+  await connect();
 
   return {
     url,
@@ -77,10 +81,18 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       return { status: response.status, ...((await response.json()) as object) };
     },
     async sql(text, params) {
-      return (await client.query(text, params)).rows;
+      try {
+        return (await client.query(text, params)).rows;
+      } catch (error) {
+        if ((error as Error).message.includes('terminated') || (error as Error).message.includes('not queryable')) {
+          await connect();
+          return (await client.query(text, params)).rows;
+        }
+        throw error;
+      }
     },
     async close() {
-      await client.end();
+      await client.end().catch(() => undefined);
       await app.close();
       await container.close();
       if (!options.keepDatabase) await database.drop();

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 
 import type { Config } from '../../config';
 import { CipherProviderRegistry, type CipherProvider } from '../provider';
+import { gcpKmsProviderFactory } from './gcp-kms.provider';
 import { localProviderFactory } from './local.provider';
 
 export interface ProviderFactoryContext {
@@ -17,6 +18,7 @@ export type ProviderFactory = (context: ProviderFactoryContext) => Promise<Ciphe
 /* Adding a provider: one file in this folder, one line here. */
 const factories: Readonly<Record<string, ProviderFactory>> = {
   local: localProviderFactory,
+  'gcp-kms': gcpKmsProviderFactory,
 };
 
 export async function createCipherProviderRegistry(

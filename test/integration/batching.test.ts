@@ -1,0 +1,97 @@
+import { startTestApp, type TestApp } from '../support/app';
+import { createEnvironment, createSpace, dataOf, upsertSecret } from '../support/operations';
+
+/*
+ * DESIGN §3: the statement count of a request does not grow with the number
+ * of spaces or secrets it returns. Counted with the server's own query
+ * observer (every statement TypeORM sends).
+ */
+
+let app: TestApp;
+
+beforeAll(async () => {
+  app = await startTestApp();
+});
+afterAll(() => app?.close());
+
+async function seed(name: string, spaces: number, secretsPerSpace: number): Promise<string> {
+  const env = await createEnvironment(app, name);
+  for (let i = 0; i < 5; i++) await upsertSecret(app, { environmentId: env, name: `ENV_${i}`, value: `e${i}` });
+  for (let s = 0; s < spaces; s++) {
+    const space = await createSpace(app, env, `space-${String(s).padStart(2, '0')}`);
+    for (let i = 0; i < secretsPerSpace; i++) {
+      await upsertSecret(app, { environmentId: env, spaceId: space, name: i % 2 ? `ENV_${i}` : `OWN_${i}`, value: `s${s}-${i}` });
+    }
+  }
+  return env;
+}
+
+const NESTED = `query($id: ID!) {
+  environment(id: $id) {
+    name
+    secrets { name value space { id } environment { id } }
+    spaces {
+      name
+      environment { id name }
+      secrets { name value }
+      effectiveSecrets { name value source secret { id version scope space { id name } environment { id } } overrides { id value } }
+    }
+  }
+}`;
+
+async function statementsFor(query: string, variables: Record<string, unknown>) {
+  const observer = app.container.database.observer;
+  const before = observer.statements;
+  const res = await app.gql(query, variables);
+  const count = observer.statements - before;
+  return { res, count };
+}
+
+it('20 spaces with effective secrets cost the same statements as 2', async () => {
+  const small = await seed('batch-small', 2, 4);
+  const large = await seed('batch-large', 20, 6);
+  // warm the environment-key caches so both runs measure the same work
+  await app.gql(NESTED, { id: small });
+  await app.gql(NESTED, { id: large });
+
+  const a = await statementsFor(NESTED, { id: small });
+  const b = await statementsFor(NESTED, { id: large });
+  expect(dataOf(b.res).environment.spaces).toHaveLength(20);
+  expect(dataOf(b.res).environment.spaces[19].effectiveSecrets.length).toBeGreaterThan(5);
+  expect(b.count).toBe(a.count);
+  expect(b.count).toBeLessThanOrEqual(6);
+});
+
+it('listing every environment with spaces and effective values stays constant', async () => {
+  const query = `{ environments { id spaces { id effectiveSecrets { name value } } effectiveSecrets { name value } } }`;
+  await app.gql(query);
+  const first = await statementsFor(query, {});
+  await seed('batch-more', 5, 3);
+  await app.gql(query); // the new environment's key is cached by its creation; warm anyway
+  const second = await statementsFor(query, {});
+  expect(first.res.errors).toBeUndefined();
+  expect(second.res.errors).toBeUndefined();
+  expect(second.count).toBe(first.count);
+});
+
+it('a cold start unwraps each environment key once and batches the key reads', async () => {
+  const database = await import('../support/database');
+  const db = await database.createTestDatabase();
+  const seeding = await startTestApp({ database: db, keepDatabase: true });
+  for (let e = 0; e < 4; e++) {
+    const env = await createEnvironment(seeding, `cold-${e}`);
+    await upsertSecret(seeding, { environmentId: env, name: 'X', value: `x${e}` });
+  }
+  await seeding.close();
+  const cold = await startTestApp({ database: db });
+  try {
+    const observer = cold.container.database.observer;
+    const before = observer.statements;
+    const res = await cold.gql(`{ environments { effectiveSecrets { name value } } }`);
+    expect(dataOf(res).environments.map((e: any) => e.effectiveSecrets[0].value).sort()).toEqual(['x0', 'x1', 'x2', 'x3']);
+    // environments, secrets, one batched environment_key read
+    expect(observer.statements - before).toBe(3);
+  } finally {
+    await cold.close();
+  }
+});

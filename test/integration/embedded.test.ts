@@ -1,0 +1,82 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+import { freePort, gqlAt, startServerProcess } from '../support/server-process';
+
+/*
+ * The embedded default, as `npm start` runs it: no DATABASE_URL, PGlite in
+ * DATA_DIR served over a socket to the same pg driver. Smoke of the core
+ * behaviour, concurrency on PGlite, and persistence across a restart.
+ */
+
+let dataDir: string;
+beforeAll(() => {
+  dataDir = mkdtempSync(path.join(os.tmpdir(), 'ss-embedded-'));
+});
+afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
+
+const ok = <T>(res: { data?: T; errors?: unknown[] }): T => {
+  if (res.errors) throw new Error(JSON.stringify(res.errors));
+  return res.data!;
+};
+
+it('serves, resolves overrides, survives concurrent writes, and keeps data across a restart', async () => {
+  const port = await freePort();
+  const first = await startServerProcess({ DATA_DIR: dataDir }, port);
+  let env: string;
+  let space: string;
+  try {
+    expect(first.output()).toContain('generated a local master key');
+    expect(statSync(path.join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
+    expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
+
+    env = ok(await gqlAt(first.url, `mutation { createEnvironment(input: { name: "embedded" }) { id } }`)).createEnvironment.id;
+    space = ok(await gqlAt(first.url, `mutation($e: ID!) { createSpace(input: { environmentId: $e, name: "s" }) { id } }`, { e: env })).createSpace.id;
+    const upsert = `mutation($i: UpsertSecretInput!) { upsertSecret(input: $i) { version } }`;
+    ok(await gqlAt(first.url, upsert, { i: { environmentId: env, name: 'SHARED', value: 'env' } }));
+    ok(await gqlAt(first.url, upsert, { i: { environmentId: env, name: 'ENV_ONLY', value: 'env-only' } }));
+    ok(await gqlAt(first.url, upsert, { i: { environmentId: env, spaceId: space, name: 'SHARED', value: 'space' } }));
+
+    const racers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => gqlAt(first.url, upsert, { i: { environmentId: env, name: 'RACE', value: `r${i}` } })),
+    );
+    expect(racers.filter((r) => r.errors)).toEqual([]);
+    const creators = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        gqlAt(first.url, upsert, { i: { environmentId: env, name: 'ONCE', value: `o${i}`, expectedVersion: 0 } }),
+      ),
+    );
+    expect(creators.filter((r) => !r.errors)).toHaveLength(1);
+    expect(creators.flatMap((r) => r.errors ?? []).map((e: any) => e.extensions.code)).toEqual(Array(9).fill('VERSION_CONFLICT'));
+  } finally {
+    expect(await first.stop('SIGTERM')).toBe(0);
+  }
+
+  const second = await startServerProcess({ DATA_DIR: dataDir }, port);
+  try {
+    expect(second.output()).not.toContain('generated a local master key');
+    const res = ok(
+      await gqlAt(second.url, `query($s: ID) { effectiveSecrets(spaceId: $s) { name value source secret { version } } }`, { s: space! }),
+    );
+    expect(res.effectiveSecrets).toEqual([
+      { name: 'ENV_ONLY', value: 'env-only', source: 'ENVIRONMENT', secret: { version: 1 } },
+      { name: 'ONCE', value: expect.stringMatching(/^o\d$/), source: 'ENVIRONMENT', secret: { version: 1 } },
+      { name: 'RACE', value: expect.stringMatching(/^r\d+$/), source: 'ENVIRONMENT', secret: { version: 20 } },
+      { name: 'SHARED', value: 'space', source: 'SPACE', secret: { version: 1 } },
+    ]);
+  } finally {
+    expect(await second.stop('SIGTERM')).toBe(0);
+  }
+});
+
+it('refuses a second server on the same data directory', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ss-embedded-lock-'));
+  const first = await startServerProcess({ DATA_DIR: dir }, await freePort());
+  try {
+    await expect(startServerProcess({ DATA_DIR: dir }, await freePort())).rejects.toThrow(/in use by process/);
+  } finally {
+    await first.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

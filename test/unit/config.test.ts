@@ -1,0 +1,153 @@
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+
+import { ConfigError, loadConfig, parseLocalMasterKeys } from '../../src/config';
+import { createLocalProvider } from '../../src/crypto/providers/local.provider';
+
+const key = () => randomBytes(32).toString('base64');
+const GCP_KEY = 'projects/p/locations/global/keyRings/r/cryptoKeys/k';
+
+/** The ConfigError message loadConfig throws for `env`. */
+function configError(env: Record<string, string | undefined>): string {
+  let thrown: unknown;
+  try {
+    loadConfig(env);
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ConfigError);
+  return (thrown as ConfigError).message;
+}
+
+describe('loadConfig', () => {
+  it('has the documented defaults', () => {
+    expect(loadConfig({})).toEqual({
+      databaseUrl: undefined,
+      embedded: true,
+      dataDir: path.resolve('./.data'),
+      port: 4000,
+      host: '127.0.0.1',
+      production: false,
+      logLevel: 'info',
+      cipherProvider: 'local',
+      local: { masterKeys: undefined, masterKeyFile: undefined },
+      gcpKms: { keyName: undefined, endpoint: undefined },
+      environmentKeyCache: { ttlMs: 5 * 60 * 1000, max: 10_000 },
+      dbPoolSize: 10,
+      maxBodyBytes: 1024 * 1024,
+      shutdownGraceMs: 10_000,
+      introspection: true,
+      bootstrapAdminToken: undefined,
+    });
+  });
+
+  it('treats blank settings as unset', () => {
+    const config = loadConfig({ PORT: '', HOST: '  ', CIPHER_PROVIDER: '', DATABASE_URL: ' ' });
+    expect(config).toMatchObject({ port: 4000, host: '127.0.0.1', cipherProvider: 'local', embedded: true });
+  });
+
+  it('reads settings and resolves DATA_DIR to an absolute path', () => {
+    const config = loadConfig({ PORT: '8080', HOST: '0.0.0.0', DATA_DIR: 'relative/dir', ENVIRONMENT_KEY_CACHE_TTL_MS: '1000' });
+    expect(config).toMatchObject({ port: 8080, host: '0.0.0.0', dataDir: path.resolve('relative/dir') });
+    expect(config.environmentKeyCache.ttlMs).toBe(1000);
+  });
+
+  it.each(['65536', '-1', '80.5', 'http'])('rejects PORT=%s', (port) => {
+    expect(configError({ PORT: port })).toContain('PORT');
+  });
+
+  it('accepts PORT 0 and 65535', () => {
+    expect(loadConfig({ PORT: '0' }).port).toBe(0);
+    expect(loadConfig({ PORT: '65535' }).port).toBe(65535);
+  });
+
+  it('rejects CIPHER_PROVIDER=gcp-kms without GCP_KMS_KEY_NAME', () => {
+    expect(configError({ CIPHER_PROVIDER: 'gcp-kms' })).toMatch(/GCP_KMS_KEY_NAME: is required/);
+    const config = loadConfig({ CIPHER_PROVIDER: 'gcp-kms', GCP_KMS_KEY_NAME: GCP_KEY });
+    expect(config.cipherProvider).toBe('gcp-kms');
+    expect(config.gcpKms.keyName).toBe(GCP_KEY);
+  });
+
+  it('rejects an unknown CIPHER_PROVIDER', () => {
+    expect(configError({ CIPHER_PROVIDER: 'vault' })).toContain('CIPHER_PROVIDER');
+  });
+
+  it('rejects DATABASE_URL with the local provider and no key, and accepts it with one', () => {
+    const url = 'postgres://user:pw@db.example:5432/secretspace';
+    expect(configError({ DATABASE_URL: url })).toContain('LOCAL_MASTER_KEYS');
+    const config = loadConfig({ DATABASE_URL: url, LOCAL_MASTER_KEYS: `k1:${key()}` });
+    expect(config).toMatchObject({ databaseUrl: url, embedded: false });
+    expect(loadConfig({ DATABASE_URL: url, LOCAL_MASTER_KEY_FILE: '/etc/secretspace/keys' }).embedded).toBe(false);
+    expect(loadConfig({ DATABASE_URL: url, CIPHER_PROVIDER: 'gcp-kms', GCP_KMS_KEY_NAME: GCP_KEY }).embedded).toBe(false);
+  });
+
+  it('rejects both LOCAL_MASTER_KEYS and LOCAL_MASTER_KEY_FILE', () => {
+    expect(configError({ LOCAL_MASTER_KEYS: `k1:${key()}`, LOCAL_MASTER_KEY_FILE: '/k' })).toContain('not both');
+  });
+
+  it('turns introspection off in production unless INTROSPECTION=true', () => {
+    expect(loadConfig({ NODE_ENV: 'production' })).toMatchObject({ production: true, introspection: false });
+    expect(loadConfig({ NODE_ENV: 'production', INTROSPECTION: 'true' }).introspection).toBe(true);
+    expect(loadConfig({ NODE_ENV: 'development', INTROSPECTION: 'false' }).introspection).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({ production: false, introspection: true });
+  });
+
+  it('rejects a short BOOTSTRAP_ADMIN_TOKEN without echoing it', () => {
+    const token = 'S3CRET-MARKER-short';
+    const message = configError({ BOOTSTRAP_ADMIN_TOKEN: token });
+    expect(message).toContain('BOOTSTRAP_ADMIN_TOKEN');
+    expect(message).not.toContain(token);
+  });
+
+  it('returns a deeply frozen object', () => {
+    const config = loadConfig({});
+    expect(Object.isFrozen(config)).toBe(true);
+    expect(Object.isFrozen(config.local)).toBe(true);
+    expect(Object.isFrozen(config.environmentKeyCache)).toBe(true);
+    expect(() => {
+      (config as { port: number }).port = 1;
+    }).toThrow(TypeError);
+    expect(() => {
+      (config.environmentKeyCache as { ttlMs: number }).ttlMs = 1;
+    }).toThrow(TypeError);
+  });
+});
+
+describe('LOCAL_MASTER_KEYS', () => {
+  it('parses id:base64 entries in order; the first one encrypts', () => {
+    const [a, b] = [randomBytes(32), randomBytes(32)];
+    const keys = parseLocalMasterKeys(` new:${a.toString('base64')} ,\nold:${b.toString('base64')}\n`);
+    expect(keys.map((k) => k.id)).toEqual(['new', 'old']);
+    expect(keys[0].key.equals(a)).toBe(true);
+    expect(keys[1].key.equals(b)).toBe(true);
+    expect(createLocalProvider(keys).primaryKeyRef?.()).toBe('new');
+    expect(loadConfig({ LOCAL_MASTER_KEYS: `new:${a.toString('base64')}` }).local.masterKeys).toBe(
+      `new:${a.toString('base64')}`,
+    );
+  });
+
+  const good = key();
+  it.each<[string, string]>([
+    ['a 16-byte key', `k1:${good},k2:${randomBytes(16).toString('base64')}`],
+    ['a 33-byte key', `k1:${randomBytes(33).toString('base64')}`],
+    ['duplicate ids', `k1:${good},k1:${key()}`],
+    ['a missing id', `:${good}`],
+    ['no separator', good],
+    ['an id with spaces', `my key:${good}`],
+    ['no entries', ' , '],
+  ])('rejects %s without echoing key material', (_case, spec) => {
+    expect(() => parseLocalMasterKeys(spec)).toThrow();
+    const message = configError({ LOCAL_MASTER_KEYS: spec });
+    expect(message).toContain('LOCAL_MASTER_KEYS');
+    for (const material of spec.split(/[,:\s]/).filter((part) => part.length >= 16)) {
+      expect(message).not.toContain(material);
+    }
+  });
+
+  /* An entry written the wrong way round (`<base64 key>:<id>`) can pass the id check; errors name entries by position. */
+  it('does not echo key material written in the wrong order (key:id)', () => {
+    const material = randomBytes(32).toString('base64').replace(/[+/]/g, 'x').replace(/=+$/, '');
+    const message = configError({ LOCAL_MASTER_KEYS: `${material}:primary` });
+    expect(message).not.toContain(material);
+  });
+});
