@@ -6,10 +6,16 @@ import type { CipherProviderRegistry } from './crypto/provider';
 import { createCipherProviderRegistry } from './crypto/providers';
 import { openDatabase, type Database } from './db/database';
 import type { Logger } from './logger';
+import { AccessPolicy, type Principal } from './modules/access/access-policy';
+import { TokenResolver } from './modules/access/token.resolver';
+import { TokenService } from './modules/access/token.service';
+import { AuditResolver } from './modules/audit/audit.resolver';
+import { AuditService, ReadAuditBuffer } from './modules/audit/audit.service';
+import type { Context } from './modules/context';
 import { EnvironmentResolver } from './modules/environment/environment.resolver';
 import { EnvironmentService } from './modules/environment/environment.service';
 import { createEnvironmentKeyStore } from './modules/keys/environment-key.store';
-import { createLoaders, type Loaders } from './modules/loaders';
+import { createLoaders } from './modules/loaders';
 import { EffectiveSecretResolver, SecretResolver } from './modules/secret/secret.resolver';
 import { SecretService } from './modules/secret/secret.service';
 import { SpaceResolver } from './modules/space/space.resolver';
@@ -23,11 +29,14 @@ export interface Container {
   readonly database: Database;
   readonly registry: CipherProviderRegistry;
   readonly keyring: EnvironmentKeyring;
+  readonly audit: AuditService;
+  readonly tokens: TokenService;
   readonly environments: EnvironmentService;
   readonly spaces: SpaceService;
   readonly secrets: SecretService;
   readonly schema: GraphQLSchema;
-  createLoaders(): Loaders;
+  /** The per-request state of an authenticated GraphQL request. */
+  createContext(principal: Principal): Context;
   close(): Promise<void>;
 }
 
@@ -43,15 +52,21 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
   }
   const db = database.dataSource;
   const keyring = new EnvironmentKeyring(registry, createEnvironmentKeyStore(db), config.environmentKeyCache);
-  const environments = new EnvironmentService(db, keyring);
-  const spaces = new SpaceService(db);
-  const secrets = new SecretService(db, keyring);
+  const audit = new AuditService(db);
+  const tokens = new TokenService(db, audit);
+  const environments = new EnvironmentService(db, keyring, audit);
+  const spaces = new SpaceService(db, audit);
+  const secrets = new SecretService(db, keyring, audit);
+
+  if (config.bootstrapAdminToken) await tokens.ensureBootstrapToken(config.bootstrapAdminToken);
 
   const resolverInstances = new Map<unknown, unknown>([
     [EnvironmentResolver, new EnvironmentResolver(environments)],
     [SpaceResolver, new SpaceResolver(spaces)],
     [SecretResolver, new SecretResolver(secrets)],
     [EffectiveSecretResolver, new EffectiveSecretResolver(secrets)],
+    [TokenResolver, new TokenResolver(tokens)],
+    [AuditResolver, new AuditResolver(audit)],
   ]);
   const schema = buildAppSchema({
     get: (resolverClass) => {
@@ -67,11 +82,16 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     database,
     registry,
     keyring,
+    audit,
+    tokens,
     environments,
     spaces,
     secrets,
     schema,
-    createLoaders: () => createLoaders(db),
+    createContext(principal) {
+      const access = new AccessPolicy(principal);
+      return { access, loaders: createLoaders(db, access), readAudit: new ReadAuditBuffer(audit, principal) };
+    },
     async close() {
       await database.close();
       await registry.close();

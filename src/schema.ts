@@ -2,11 +2,21 @@ import { DateTimeResolver } from 'graphql-scalars';
 import type { GraphQLSchema } from 'graphql';
 import { buildSchemaSync, type ContainerType } from 'type-graphql';
 
+import { authChecker } from './modules/access/auth-checker';
+import { TokenResolver } from './modules/access/token.resolver';
+import { AuditResolver } from './modules/audit/audit.resolver';
 import { EnvironmentResolver } from './modules/environment/environment.resolver';
 import { EffectiveSecretResolver, SecretResolver } from './modules/secret/secret.resolver';
 import { SpaceResolver } from './modules/space/space.resolver';
 
-export const resolvers = [EnvironmentResolver, SpaceResolver, SecretResolver, EffectiveSecretResolver] as const;
+export const resolvers = [
+  EnvironmentResolver,
+  SpaceResolver,
+  SecretResolver,
+  EffectiveSecretResolver,
+  TokenResolver,
+  AuditResolver,
+] as const;
 
 /** Resolver classes are built by the composition root; printing the schema needs none of them. */
 const noContainer: ContainerType = {
@@ -19,6 +29,8 @@ export function buildAppSchema(container: ContainerType = noContainer): GraphQLS
   return buildSchemaSync({
     resolvers,
     container,
+    authChecker,
+    authMode: 'error',
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     validate: false,
     emitSchemaFile: false,

@@ -5,8 +5,10 @@ import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastif
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
 import type { Container } from './container';
-import type { Context } from './modules/context';
+import { isAppError } from './errors';
 import { createErrorFormatter } from './graphql-errors';
+import { readAuditPlugin, unauthenticated } from './graphql-plugins';
+import type { Context } from './modules/context';
 
 const READINESS_TIMEOUT_MS = 3000;
 
@@ -35,6 +37,7 @@ export async function buildServer(container: Container): Promise<FastifyInstance
     logger,
     plugins: [
       fastifyApolloDrainPlugin(app),
+      readAuditPlugin(logger),
       config.production && !config.introspection
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: false }),
@@ -43,7 +46,14 @@ export async function buildServer(container: Container): Promise<FastifyInstance
   await apollo.start();
 
   await app.register(fastifyApollo(apollo), {
-    context: async () => ({ loaders: container.createLoaders() }),
+    context: async (request) => {
+      try {
+        return container.createContext(await container.tokens.authenticate(request.headers.authorization));
+      } catch (error) {
+        if (isAppError(error)) throw unauthenticated(error.message);
+        throw error;
+      }
+    },
   });
 
   /* Draining: answers still in flight close their keep-alive connection, so close() can finish. */

@@ -2,13 +2,17 @@ import DataLoader from 'dataloader';
 import { In, type DataSource } from 'typeorm';
 
 import { Environment, Space, type Secret } from '../entities';
+import type { AccessPolicy } from './access/access-policy';
 import { compareNames, resolveEffectiveSecrets, type ResolvedSecret } from './secret/resolution';
-import type { Scope } from './secret/secret.service';
 import { findSecretsInScopes } from './secret/secret.repository';
+import type { Scope } from './secret/secret.service';
 
 /*
- * Per-request batching: every nested list of a GraphQL response is fetched
- * with one statement per kind, however many parents ask for it.
+ * Per-request reads for GraphQL. Batching: every nested list of a response is
+ * fetched with one statement per kind, however many parents ask for it.
+ * Visibility: every loader applies the request's access policy, so a thing
+ * outside the token's reach reads as absent and resolvers never check
+ * permissions themselves.
  */
 
 const scopeKey = (scope: Scope) => `${scope.environmentId}/${scope.spaceId ?? ''}`;
@@ -30,42 +34,61 @@ function groupBy<T>(rows: readonly T[], keyOf: (row: T) => string | null): Map<s
   return groups;
 }
 
-export function createLoaders(db: DataSource) {
-  const environment = new DataLoader<string, Environment | null>(async (ids) =>
-    byId(await db.getRepository(Environment).findBy({ id: In([...ids]) }), ids),
-  );
+export function createLoaders(db: DataSource, access: AccessPolicy) {
+  const environment = new DataLoader<string, Environment | null>(async (ids) => {
+    const visible = ids.filter((id) => access.canSeeEnvironment(id));
+    const rows = visible.length ? await db.getRepository(Environment).findBy({ id: In(visible) }) : [];
+    return byId(rows, ids);
+  });
 
-  const space = new DataLoader<string, Space | null>(async (ids) =>
-    byId(await db.getRepository(Space).findBy({ id: In([...ids]) }), ids),
-  );
+  const space = new DataLoader<string, Space | null>(async (ids) => {
+    const rows = await db.getRepository(Space).findBy({ id: In([...ids]) });
+    return byId(
+      rows.filter((s) => access.canSeeSpace(s)),
+      ids,
+    );
+  });
 
   const spacesOfEnvironment = new DataLoader<string, Space[]>(async (environmentIds) => {
-    const spaces = await db.getRepository(Space).findBy({ environmentId: In([...environmentIds]) });
-    spaces.sort((a, b) => compareNames(a.name, b.name));
-    for (const s of spaces) space.prime(s.id, s);
-    const groups = groupBy(spaces, (s) => s.environmentId);
+    const visible = environmentIds.filter((id) => access.canSeeEnvironment(id));
+    const spaces = visible.length ? await db.getRepository(Space).findBy({ environmentId: In(visible) }) : [];
+    const seen = spaces.filter((s) => access.canSeeSpace(s)).sort((a, b) => compareNames(a.name, b.name));
+    for (const s of seen) space.prime(s.id, s);
+    const groups = groupBy(seen, (s) => s.environmentId);
     return environmentIds.map((id) => groups.get(id) ?? []);
   });
 
   /** Effective secrets of each scope; an environment-only scope yields its own secrets. */
   const effectiveSecrets = new DataLoader<Scope, ResolvedSecret[], string>(
     async (scopes) => {
-      const environmentIds = [...new Set(scopes.map((s) => s.environmentId))];
-      const spaceIds = [...new Set(scopes.flatMap((s) => (s.spaceId ? [s.spaceId] : [])))];
-      const rows = await findSecretsInScopes(db, environmentIds, spaceIds);
+      const visible = scopes.filter((scope) => access.canSee(scope));
+      const environmentIds = [...new Set(visible.map((s) => s.environmentId))];
+      const spaceIds = [...new Set(visible.flatMap((s) => (s.spaceId ? [s.spaceId] : [])))];
+      const rows = visible.length ? await findSecretsInScopes(db, environmentIds, spaceIds) : [];
       const inherited = groupBy(rows, (s: Secret) => (s.spaceId === null ? s.environmentId : null));
       const own = groupBy(rows, (s: Secret) => s.spaceId);
       return scopes.map((scope) =>
-        resolveEffectiveSecrets(
-          inherited.get(scope.environmentId) ?? [],
-          scope.spaceId ? (own.get(scope.spaceId) ?? []) : [],
-        ),
+        access.canSee(scope)
+          ? resolveEffectiveSecrets(
+              inherited.get(scope.environmentId) ?? [],
+              scope.spaceId ? (own.get(scope.spaceId) ?? []) : [],
+            )
+          : [],
       );
     },
     { cacheKeyFn: scopeKey },
   );
 
-  return { environment, space, spacesOfEnvironment, effectiveSecrets };
+  /** Every environment this token may see, sorted by name. */
+  const environments = async (): Promise<Environment[]> => {
+    const all = access.isAdmin
+      ? await db.getRepository(Environment).find()
+      : await db.getRepository(Environment).findBy({ id: access.principal.environmentId ?? undefined });
+    for (const e of all) environment.prime(e.id, e);
+    return all.sort((a, b) => compareNames(a.name, b.name));
+  };
+
+  return { environment, environments, space, spacesOfEnvironment, effectiveSecrets };
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;

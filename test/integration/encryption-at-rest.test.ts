@@ -47,8 +47,13 @@ async function everyStoredByte(): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const readValue = (name: string, scope: { e?: string; s?: string }) =>
-  app.gql(`query($n: String!, $e: ID, $s: ID) { secret(name: $n, environmentId: $e, spaceId: $s) { name value } }`, { n: name, ...scope });
+/** Values are read by a LISTENER of the environment (ADMIN tokens never read them). */
+const readValue = async (name: string, scope: { e?: string; s?: string }) =>
+  app.gql(
+    `query($n: String!, $e: ID, $s: ID) { secret(name: $n, environmentId: $e, spaceId: $s) { name value } }`,
+    { n: name, ...scope },
+    await app.listener(scope.e ?? env),
+  );
 
 describe('at rest', () => {
   it('a raw dump of every table holds no plaintext value and no unwrapped or master key', async () => {
@@ -110,7 +115,7 @@ describe('tampering', () => {
         `UPDATE secret t SET wrapped_dek = s.wrapped_dek, ciphertext = s.ciphertext FROM secret s WHERE s.id = $1 AND t.id = $2`,
         [source, target],
       );
-      const res = await app.gql(`query($id: ID!) { environment(id: $id) { secrets { id value } } }`, { id: env });
+      const res = await app.gql(`query($id: ID!) { environment(id: $id) { secrets { id value } } }`, { id: env }, await app.listener(env));
       const codes = (res.errors ?? []).map((e) => e.extensions?.code);
       expect(codes).toContain('DECRYPTION_FAILED');
       expect(JSON.stringify(res)).not.toContain('PLAINTEXT-MARKER');
@@ -141,7 +146,7 @@ describe('tampering', () => {
       const metadata = await app.gql(`query($e: ID) { effectiveSecrets(environmentId: $e) { name source secret { id version } } }`, { e: env });
       expect(metadata.errors).toBeUndefined();
       expect(dataOf(metadata).effectiveSecrets.map((s: { name: string }) => s.name)).toEqual(['A', 'B']);
-      const withValue = await app.gql(`query($e: ID) { effectiveSecrets(environmentId: $e) { name value } }`, { e: env });
+      const withValue = await app.gql(`query($e: ID) { effectiveSecrets(environmentId: $e) { name value } }`, { e: env }, await app.listener(env));
       expect(withValue.errors?.map((e) => e.extensions?.code)).toEqual(['DECRYPTION_FAILED']);
     });
   });
@@ -162,7 +167,7 @@ describe('tampered environment key', () => {
       const tampered = Buffer.from(row.wrapped_key);
       tampered[tampered.length - 5] ^= 0x80;
       await second.sql(`UPDATE environment_key SET wrapped_key = $2 WHERE environment_id = $1`, [e, tampered]);
-      const res = await second.gql(`query($e: ID) { secret(name: "K", environmentId: $e) { value } }`, { e });
+      const res = await second.gql(`query($e: ID) { secret(name: "K", environmentId: $e) { value } }`, { e }, await second.listener(e));
       expect(errorCode(res)).toBe('DECRYPTION_FAILED');
       const write = await second.gql(`mutation($e: ID!) { upsertSecret(input: { environmentId: $e, name: "K", value: "new" }) { version } }`, { e });
       expect(errorCode(write)).toBe('DECRYPTION_FAILED');

@@ -1,4 +1,4 @@
-import { startTestApp, type TestApp } from '../support/app';
+import { ADMIN_TOKEN, startTestApp, type TestApp } from '../support/app';
 import { createEnvironment, createSpace, dataOf, errorCode, upsertSecret } from '../support/operations';
 
 /*
@@ -10,6 +10,7 @@ let app: TestApp;
 let env: string;
 let space: string;
 let sibling: string;
+let reader: string;
 const ids: Record<string, string> = {};
 
 beforeAll(async () => {
@@ -21,6 +22,7 @@ beforeAll(async () => {
   ids.sharedEnv = (await upsertSecret(app, { environmentId: env, name: 'SHARED', value: 'from-env' })).id;
   ids.sharedSpace = (await upsertSecret(app, { environmentId: env, spaceId: space, name: 'SHARED', value: 'from-space' })).id;
   ids.spaceOnly = (await upsertSecret(app, { environmentId: env, spaceId: space, name: 'SPACE_ONLY', value: 'space-only' })).id;
+  reader = await app.listener(env); // values are read by LISTENER tokens; this one is bound to the environment
 });
 afterAll(() => app?.close());
 
@@ -34,17 +36,17 @@ describe('effective secrets of a space', () => {
   ];
 
   it('Query.effectiveSecrets(spaceId) applies overrides with provenance, sorted by name', async () => {
-    const res = await app.gql(`query($s: ID) { effectiveSecrets(spaceId: $s) { ${EFFECTIVE} } }`, { s: space });
+    const res = await app.gql(`query($s: ID) { effectiveSecrets(spaceId: $s) { ${EFFECTIVE} } }`, { s: space }, reader);
     expect(dataOf(res).effectiveSecrets).toEqual(expected());
   });
 
   it('Space.effectiveSecrets gives the same list', async () => {
-    const res = await app.gql(`query($id: ID!) { space(id: $id) { effectiveSecrets { ${EFFECTIVE} } } }`, { id: space });
+    const res = await app.gql(`query($id: ID!) { space(id: $id) { effectiveSecrets { ${EFFECTIVE} } } }`, { id: space }, reader);
     expect(dataOf(res).space.effectiveSecrets).toEqual(expected());
   });
 
   it('a space without overrides inherits everything from its environment', async () => {
-    const res = await app.gql(`query($s: ID) { effectiveSecrets(spaceId: $s) { name value source overrides { id } } }`, { s: sibling });
+    const res = await app.gql(`query($s: ID) { effectiveSecrets(spaceId: $s) { name value source overrides { id } } }`, { s: sibling }, reader);
     expect(dataOf(res).effectiveSecrets).toEqual([
       { name: 'ENV_ONLY', value: 'env-only', source: 'ENVIRONMENT', overrides: null },
       { name: 'SHARED', value: 'from-env', source: 'ENVIRONMENT', overrides: null },
@@ -66,9 +68,9 @@ describe('effective secrets of an environment', () => {
       { name: 'ENV_ONLY', value: 'env-only', source: 'ENVIRONMENT', overrides: null },
       { name: 'SHARED', value: 'from-env', source: 'ENVIRONMENT', overrides: null },
     ];
-    const viaQuery = await app.gql(`query($e: ID) { effectiveSecrets(environmentId: $e) { name value source overrides { id } } }`, { e: env });
+    const viaQuery = await app.gql(`query($e: ID) { effectiveSecrets(environmentId: $e) { name value source overrides { id } } }`, { e: env }, reader);
     expect(dataOf(viaQuery).effectiveSecrets).toEqual(expected);
-    const viaType = await app.gql(`query($id: ID!) { environment(id: $id) { effectiveSecrets { name value source overrides { id } } secrets { name scope } } }`, { id: env });
+    const viaType = await app.gql(`query($id: ID!) { environment(id: $id) { effectiveSecrets { name value source overrides { id } } secrets { name scope } } }`, { id: env }, reader);
     expect(dataOf(viaType).environment.effectiveSecrets).toEqual(expected);
     expect(dataOf(viaType).environment.secrets).toEqual([
       { name: 'ENV_ONLY', scope: 'ENVIRONMENT' },
@@ -78,8 +80,8 @@ describe('effective secrets of an environment', () => {
 });
 
 describe('secret(name, environmentId, spaceId)', () => {
-  const one = (name: string, e?: string, s?: string) =>
-    app.gql(`query($n: String!, $e: ID, $s: ID) { secret(name: $n, environmentId: $e, spaceId: $s) { name value source secret { id } overrides { id } } }`, { n: name, e, s });
+  const one = (name: string, e?: string, s?: string, as: string = reader) =>
+    app.gql(`query($n: String!, $e: ID, $s: ID) { secret(name: $n, environmentId: $e, spaceId: $s) { name value source secret { id } overrides { id } } }`, { n: name, e, s }, as);
 
   it('with a spaceId the space’s own secret wins', async () => {
     expect(dataOf(await one('SHARED', env, space)).secret).toEqual({
@@ -109,18 +111,18 @@ describe('secret(name, environmentId, spaceId)', () => {
 
   it('a spaceId outside the environmentId is BAD_USER_INPUT on spaceId', async () => {
     const otherEnv = await createEnvironment(app, 'resolution-other');
-    const res = await one('SHARED', otherEnv, space);
+    const res = await one('SHARED', otherEnv, space, ADMIN_TOKEN);
     expect(errorCode(res)).toBe('BAD_USER_INPUT');
     expect(res.errors![0].extensions?.field).toBe('spaceId');
   });
 
   it('neither id is BAD_USER_INPUT', async () => {
-    expect(errorCode(await one('SHARED'))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await one('SHARED', undefined, undefined, ADMIN_TOKEN))).toBe('BAD_USER_INPUT');
   });
 
   it('unknown ids are NOT_FOUND', async () => {
-    expect(errorCode(await one('SHARED', '00000000-0000-4000-8000-000000000000'))).toBe('NOT_FOUND');
-    expect(errorCode(await one('SHARED', undefined, '00000000-0000-4000-8000-000000000000'))).toBe('NOT_FOUND');
+    expect(errorCode(await one('SHARED', '00000000-0000-4000-8000-000000000000', undefined, ADMIN_TOKEN))).toBe('NOT_FOUND');
+    expect(errorCode(await one('SHARED', undefined, '00000000-0000-4000-8000-000000000000', ADMIN_TOKEN))).toBe('NOT_FOUND');
   });
 
   it('updating the environment value shows through where not overridden, and the override shields it', async () => {

@@ -22,13 +22,14 @@ beforeAll(async () => {
 });
 afterAll(() => app?.close());
 
-const valueOf = async (name: string, scope: { environmentId?: string; spaceId?: string }) =>
+/** Values are read with a LISTENER token of the environment: ADMIN tokens never read them. */
+const valueOf = async (name: string, scope: { environmentId: string; spaceId?: string }) =>
   dataOf(
-    await app.gql(`query($name: String!, $e: ID, $s: ID) { secret(name: $name, environmentId: $e, spaceId: $s) { value } }`, {
-      name,
-      e: scope.environmentId,
-      s: scope.spaceId,
-    }),
+    await app.gql(
+      `query($name: String!, $e: ID, $s: ID) { secret(name: $name, environmentId: $e, spaceId: $s) { value } }`,
+      { name, e: scope.environmentId, s: scope.spaceId },
+      await app.listener(scope.environmentId),
+    ),
   ).secret.value;
 
 describe('upsertSecret', () => {

@@ -10,6 +10,17 @@ import { buildServer } from '../../src/server';
 import { createTestDatabase, type TestDatabase } from './database';
 
 export const TEST_MASTER_KEYS = `test-1:${Buffer.alloc(32, 7).toString('base64')}`;
+/** Registered by BOOTSTRAP_ADMIN_TOKEN in every test app. */
+export const ADMIN_TOKEN = 'test-bootstrap-admin-token-0123456789abcdef';
+
+/** Who a request is sent as: a token, no Authorization header (null), or raw headers. Default: the admin. */
+export type As = string | null | { headers: Record<string, string> };
+
+export function authHeaders(as: As | undefined): Record<string, string> {
+  if (as === null) return {};
+  if (typeof as === 'object') return as.headers;
+  return { authorization: `Bearer ${as ?? ADMIN_TOKEN}` };
+}
 
 export interface GraphQLResponse<T = Record<string, any>> {
   status: number;
@@ -23,9 +34,11 @@ export interface TestApp {
   readonly app: FastifyInstance;
   /** Every log line the server wrote, for "no value in any log" checks. */
   readonly logs: string[];
-  gql<T = any>(query: string, variables?: Record<string, unknown>, headers?: Record<string, string>): Promise<GraphQLResponse<T>>;  
+  gql<T = any>(query: string, variables?: Record<string, unknown>, as?: As): Promise<GraphQLResponse<T>>;
+  /** A LISTENER token bound to the environment (and space), created once per binding. */
+  listener(environmentId: string, spaceId?: string): Promise<string>;
   /** Raw SQL on the app's database, bypassing the service. */
-  sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;  
+  sql<T = any>(text: string, params?: unknown[]): Promise<T[]>;
   close(): Promise<void>;
 }
 
@@ -42,6 +55,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     DATABASE_URL: database.url,
     LOCAL_MASTER_KEYS: TEST_MASTER_KEYS,
     LOG_LEVEL: 'info',
+    BOOTSTRAP_ADMIN_TOKEN: ADMIN_TOKEN,
     DB_POOL_SIZE: '10',
     ...options.env,
   });
@@ -54,9 +68,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const logger = createLogger(config.logLevel, sink);
   const container = await createContainer(config, logger);
-  const app = await buildServer(container);
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  const address = app.server.address();
+  const server = await buildServer(container);
+  await server.listen({ port: 0, host: '127.0.0.1' });
+  const address = server.server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   const url = `http://127.0.0.1:${port}`;
   let client!: Client;
@@ -66,19 +80,33 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     await client.connect();
   };
   await connect();
+  const listeners = new Map<string, string>();
 
-  return {
+  const testApp: TestApp = {
     url,
     container,
-    app,
+    app: server,
     logs,
-    async gql(query, variables, headers = {}) {
+    async gql(query, variables, as) {
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
+        headers: { 'content-type': 'application/json', ...authHeaders(as) },
         body: JSON.stringify({ query, variables }),
       });
       return { status: response.status, ...((await response.json()) as object) };
+    },
+    async listener(environmentId, spaceId) {
+      const key = `${environmentId}/${spaceId ?? ''}`;
+      const cached = listeners.get(key);
+      if (cached) return cached;
+      const response = await testApp.gql(
+        `mutation($input: CreateApiTokenInput!) { createApiToken(input: $input) { token } }`,
+        { input: { name: `listener ${key}`, role: 'LISTENER', environmentId, spaceId } },
+      );
+      const token = response.data?.createApiToken?.token;
+      if (!token) throw new Error(`could not create a listener token: ${JSON.stringify(response.errors)}`);
+      listeners.set(key, token);
+      return token;
     },
     async sql(text, params) {
       try {
@@ -93,9 +121,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     async close() {
       await client.end().catch(() => undefined);
-      await app.close();
+      await server.close();
       await container.close();
       if (!options.keepDatabase) await database.drop();
     },
   };
+  return testApp;
 }

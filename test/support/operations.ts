@@ -1,4 +1,4 @@
-import type { GraphQLResponse, TestApp } from './app';
+import type { As, GraphQLResponse, TestApp } from './app';
 
 /* Small helpers for the setup steps most tests share; each fails loudly on a GraphQL error. */
 
@@ -15,16 +15,16 @@ export function errorCode(response: GraphQLResponse): unknown {
   return response.errors![0].extensions?.code;
 }
 
-export async function createEnvironment(app: TestApp, name: string, headers?: Record<string, string>): Promise<string> {
-  const res = await app.gql(`mutation($name: String!) { createEnvironment(input: { name: $name }) { id } }`, { name }, headers);
+export async function createEnvironment(app: TestApp, name: string, as?: As): Promise<string> {
+  const res = await app.gql(`mutation($name: String!) { createEnvironment(input: { name: $name }) { id } }`, { name }, as);
   return dataOf(res).createEnvironment.id;
 }
 
-export async function createSpace(app: TestApp, environmentId: string, name: string, headers?: Record<string, string>): Promise<string> {
+export async function createSpace(app: TestApp, environmentId: string, name: string, as?: As): Promise<string> {
   const res = await app.gql(
     `mutation($environmentId: ID!, $name: String!) { createSpace(input: { environmentId: $environmentId, name: $name }) { id } }`,
     { environmentId, name },
-    headers,
+    as,
   );
   return dataOf(res).createSpace.id;
 }
@@ -41,8 +41,8 @@ export interface SecretInput {
   expectedVersion?: number | null;
 }
 
-export async function upsertSecret(app: TestApp, input: SecretInput, headers?: Record<string, string>) {
-  return dataOf(await app.gql(UPSERT, { input }, headers)).upsertSecret as {
+export async function upsertSecret(app: TestApp, input: SecretInput, as?: As) {
+  return dataOf(await app.gql(UPSERT, { input }, as)).upsertSecret as {
     id: string;
     name: string;
     version: number;

@@ -2,6 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
+import { ADMIN_TOKEN } from './app';
+
 /** The compiled server (npm test builds it first), run as a real process. */
 export const MAIN = path.join(__dirname, '..', '..', 'dist', 'src', 'main.js');
 
@@ -16,7 +18,14 @@ export interface ServerProcess {
 export async function startServerProcess(env: Record<string, string>, port: number): Promise<ServerProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
   const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },
+    env: {
+      PATH: process.env.PATH,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'info',
+      BOOTSTRAP_ADMIN_TOKEN: ADMIN_TOKEN,
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -64,11 +73,21 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function gqlAt(url: string, query: string, variables?: Record<string, unknown>, headers: Record<string, string> = {}) {
+/** A GraphQL request to a server process, with a bearer token (the bootstrap admin token by default). */
+export async function gqlAt(url: string, query: string, variables?: Record<string, unknown>, token: string = ADMIN_TOKEN) {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
     body: JSON.stringify({ query, variables }),
   });
   return { status: response.status, ...((await response.json()) as { data?: any; errors?: any[] }) };  
+}
+
+/** Creates a LISTENER token through the API of a server process. */
+export async function listenerAt(url: string, environmentId: string, spaceId?: string): Promise<string> {
+  const res = await gqlAt(url, `mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { token } }`, {
+    i: { name: 'listener', role: 'LISTENER', environmentId, spaceId },
+  });
+  if (!res.data) throw new Error(JSON.stringify(res.errors));
+  return res.data.createApiToken.token;
 }

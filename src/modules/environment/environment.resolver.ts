@@ -1,8 +1,9 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 
-import { Environment, Secret, Space } from '../../entities';
+import { Environment, Secret, Space, TokenRole } from '../../entities';
 import type { Context } from '../context';
 import { EffectiveSecret } from '../secret/secret.types';
+import { check, idSchema } from '../validation';
 import type { EnvironmentService } from './environment.service';
 import { CreateEnvironmentInput } from './environment.types';
 
@@ -10,24 +11,28 @@ import { CreateEnvironmentInput } from './environment.types';
 export class EnvironmentResolver {
   constructor(private readonly service: EnvironmentService) {}
 
-  @Query(() => [Environment], { description: 'All environments, sorted by name.' })
-  environments(): Promise<Environment[]> {
-    return this.service.list();
+  @Authorized()
+  @Query(() => [Environment], { description: 'The environments this token may see, sorted by name.' })
+  environments(@Ctx() { loaders }: Context): Promise<Environment[]> {
+    return loaders.environments();
   }
 
+  @Authorized()
   @Query(() => Environment, { nullable: true, description: 'Null when missing or out of reach.' })
-  environment(@Arg('id', () => ID) id: string): Promise<Environment | null> {
-    return this.service.get(id);
+  environment(@Arg('id', () => ID) id: string, @Ctx() { loaders }: Context): Promise<Environment | null> {
+    return loaders.environment.load(check(idSchema, 'id', id));
   }
 
+  @Authorized(TokenRole.ADMIN)
   @Mutation(() => Environment)
-  createEnvironment(@Arg('input') input: CreateEnvironmentInput): Promise<Environment> {
-    return this.service.create(input);
+  createEnvironment(@Arg('input') input: CreateEnvironmentInput, @Ctx() { access }: Context): Promise<Environment> {
+    return this.service.create(input, access.principal);
   }
 
-  @Mutation(() => ID, { description: 'Deletes the environment with its spaces and secrets.' })
-  async deleteEnvironment(@Arg('id', () => ID) id: string): Promise<string> {
-    return (await this.service.delete(id)).id;
+  @Authorized(TokenRole.ADMIN)
+  @Mutation(() => ID, { description: 'Deletes the environment with its spaces, secrets and listener tokens.' })
+  async deleteEnvironment(@Arg('id', () => ID) id: string, @Ctx() { access }: Context): Promise<string> {
+    return (await this.service.delete(id, access.principal)).id;
   }
 
   @FieldResolver(() => [Space], { description: 'Sorted by name.' })

@@ -4,8 +4,9 @@ import type { DataSource } from 'typeorm';
 
 import type { EnvironmentKeyring } from '../../crypto/keyring';
 import { constraintViolation } from '../../db/pg-errors';
-import { Environment, EnvironmentKey } from '../../entities';
+import { AuditAction, Environment, EnvironmentKey } from '../../entities';
 import { NameConflictError, NotFoundError } from '../../errors';
+import type { Actor, AuditService } from '../audit/audit.service';
 import { compareNames } from '../secret/resolution';
 import { check, entityNameSchema, idSchema } from '../validation';
 
@@ -15,6 +16,7 @@ export class EnvironmentService {
   constructor(
     private readonly db: DataSource,
     private readonly keyring: Pick<EnvironmentKeyring, 'create' | 'remember'>,
+    private readonly audit: Pick<AuditService, 'append'>,
   ) {}
 
   async list(): Promise<Environment[]> {
@@ -33,7 +35,7 @@ export class EnvironmentService {
   }
 
   /** Creates the environment with its first key. The provider call happens before any row is written. */
-  async create(input: { name: unknown }): Promise<Environment> {
+  async create(input: { name: unknown }, actor: Actor): Promise<Environment> {
     const name = check(entityNameSchema, 'name', input.name);
     const id = randomUUID();
     const { key, wrapped } = await this.keyring.create(id, FIRST_KEY_VERSION);
@@ -56,6 +58,7 @@ export class EnvironmentService {
           createdAt: created.createdAt,
           updatedAt: created.createdAt,
         });
+        await this.audit.append([{ action: AuditAction.ENVIRONMENT_CREATED, tokenId: actor.tokenId, environmentId: id }], em);
         return created;
       });
       this.keyring.remember(id, FIRST_KEY_VERSION, key);
@@ -70,11 +73,13 @@ export class EnvironmentService {
   }
 
   /** Deletes the environment; its spaces, secrets and keys go with it (database cascade). */
-  async delete(id: string): Promise<Environment> {
+  async delete(id: string, actor: Actor): Promise<Environment> {
     const environmentId = check(idSchema, 'id', id);
     const environment = await this.db.transaction(async (em) => {
       const found = await em.getRepository(Environment).findOneBy({ id: environmentId });
-      if (found) await em.getRepository(Environment).delete({ id: environmentId });
+      if (!found) return null;
+      await em.getRepository(Environment).delete({ id: environmentId });
+      await this.audit.append([{ action: AuditAction.ENVIRONMENT_DELETED, tokenId: actor.tokenId, environmentId }], em);
       return found;
     });
     if (!environment) throw new NotFoundError('environment');

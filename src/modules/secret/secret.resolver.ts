@@ -1,44 +1,52 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 
-import { Environment, Secret, Space } from '../../entities';
+import { Environment, Secret, Space, TokenRole } from '../../entities';
+import { READ_VALUE } from '../access/auth-checker';
 import type { Context } from '../context';
 import type { SecretService } from './secret.service';
 import { EffectiveSecret, UpsertSecretInput } from './secret.types';
+
+const SCOPE_ARGS =
+  "A LISTENER's arguments default to its binding; one bound to a space always resolves within that space.";
 
 @Resolver(() => Secret)
 export class SecretResolver {
   constructor(private readonly service: SecretService) {}
 
+  @Authorized()
   @Query(() => EffectiveSecret, {
-    description:
-      "Resolves one name like a listener's event.secrets: with a spaceId the space's own secret wins, else the environment's.",
+    description: `Resolves one name like a listener's event.secrets: with a spaceId the space's own secret wins, else the environment's. ${SCOPE_ARGS}`,
   })
   async secret(
     @Arg('name') name: string,
     @Arg('environmentId', () => ID, { nullable: true }) environmentId: string | null,
     @Arg('spaceId', () => ID, { nullable: true }) spaceId: string | null,
+    @Ctx() { access }: Context,
   ): Promise<EffectiveSecret> {
-    return this.service.resolve(name, await this.service.resolveScope({ environmentId, spaceId }));
+    return this.service.resolve(name, await this.service.resolveScope({ environmentId, spaceId }, access));
   }
 
-  @Query(() => [EffectiveSecret], { description: 'The effective list of a space, or of an environment. Sorted by name.' })
+  @Authorized()
+  @Query(() => [EffectiveSecret], { description: `The effective list of a space, or of an environment, sorted by name. ${SCOPE_ARGS}` })
   async effectiveSecrets(
     @Arg('environmentId', () => ID, { nullable: true }) environmentId: string | null,
     @Arg('spaceId', () => ID, { nullable: true }) spaceId: string | null,
-    @Ctx() { loaders }: Context,
+    @Ctx() { access, loaders }: Context,
   ): Promise<EffectiveSecret[]> {
-    const scope = await this.service.resolveScope({ environmentId, spaceId });
+    const scope = await this.service.resolveScope({ environmentId, spaceId }, access);
     return loaders.effectiveSecrets.load({ environmentId: scope.environmentId, spaceId: scope.spaceId });
   }
 
+  @Authorized(TokenRole.ADMIN)
   @Mutation(() => Secret, { description: 'Creates or replaces a value; the version grows by one on every write.' })
-  upsertSecret(@Arg('input') input: UpsertSecretInput): Promise<Secret> {
-    return this.service.upsert(input);
+  upsertSecret(@Arg('input') input: UpsertSecretInput, @Ctx() { access }: Context): Promise<Secret> {
+    return this.service.upsert(input, access.principal);
   }
 
+  @Authorized(TokenRole.ADMIN)
   @Mutation(() => ID)
-  async deleteSecret(@Arg('id', () => ID) id: string): Promise<string> {
-    return (await this.service.delete(id)).id;
+  async deleteSecret(@Arg('id', () => ID) id: string, @Ctx() { access }: Context): Promise<string> {
+    return (await this.service.delete(id, access.principal)).id;
   }
 
   @FieldResolver(() => Environment)
@@ -51,9 +59,10 @@ export class SecretResolver {
     return secret.spaceId === null ? null : loaders.space.load(secret.spaceId);
   }
 
-  @FieldResolver(() => String, { description: 'Decrypted on demand, only when selected.' })
-  value(@Root() secret: Secret): Promise<string> {
-    return this.service.reveal(secret);
+  @Authorized(READ_VALUE)
+  @FieldResolver(() => String, { description: 'Decrypted on demand, only when selected. LISTENER tokens only.' })
+  value(@Root() secret: Secret, @Ctx() { readAudit }: Context): Promise<string> {
+    return this.service.reveal(secret, readAudit);
   }
 }
 
@@ -61,8 +70,9 @@ export class SecretResolver {
 export class EffectiveSecretResolver {
   constructor(private readonly service: SecretService) {}
 
-  @FieldResolver(() => String, { description: 'Decrypted on demand, only when selected.' })
-  value(@Root() effective: EffectiveSecret): Promise<string> {
-    return this.service.reveal(effective.secret);
+  @Authorized(READ_VALUE)
+  @FieldResolver(() => String, { description: 'Decrypted on demand, only when selected. LISTENER tokens only.' })
+  value(@Root() effective: EffectiveSecret, @Ctx() { readAudit }: Context): Promise<string> {
+    return this.service.reveal(effective.secret, readAudit);
   }
 }

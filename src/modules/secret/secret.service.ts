@@ -5,13 +5,16 @@ import type { DataSource } from 'typeorm';
 import { sealValue } from '../../crypto/envelope';
 import type { EnvironmentKeyring } from '../../crypto/keyring';
 import { constraintViolation } from '../../db/pg-errors';
-import type { Secret } from '../../entities';
+import { AuditAction, type Secret } from '../../entities';
 import {
   BadUserInputError,
+  ForbiddenError,
   NotFoundError,
   SecretNotFoundError,
   VersionConflictError,
 } from '../../errors';
+import type { AccessPolicy } from '../access/access-policy';
+import { secretRecord, type Actor, type AuditService, type ReadAuditBuffer } from '../audit/audit.service';
 import {
   check,
   checkOptional,
@@ -28,7 +31,6 @@ import {
   insertSecret,
   lockSecretForWrite,
   updateSecretValue,
-  type Queryable,
 } from './secret.repository';
 
 /** Where a read or write applies: an environment, optionally narrowed to one of its spaces. */
@@ -55,31 +57,40 @@ export class SecretService {
   constructor(
     private readonly db: DataSource,
     private readonly keyring: Pick<EnvironmentKeyring, 'key' | 'open'>,
+    private readonly audit: Pick<AuditService, 'append'>,
   ) {}
 
   /**
    * Checks scope arguments the way a listener's `event.secrets` uses them: a
    * space implies its environment; a space outside the given environment is
-   * BAD_USER_INPUT; unknown ids are NOT_FOUND.
+   * BAD_USER_INPUT; unknown ids are NOT_FOUND. With an access policy, a
+   * listener's binding applies, and anything outside it is FORBIDDEN whether
+   * or not it exists, so other environments' ids are never confirmed.
    */
-  async resolveScope(args: ScopeArgs, db: Queryable = this.db): Promise<Scope & { currentKeyVersion: number }> {
-    const environmentId = checkOptional(idSchema, 'environmentId', args.environmentId);
-    const spaceId = checkOptional(idSchema, 'spaceId', args.spaceId);
+  async resolveScope(args: ScopeArgs, access?: AccessPolicy): Promise<Scope & { currentKeyVersion: number }> {
+    const scoped = access ? access.scopeArgs(args) : args;
+    const hidden = access !== undefined && !access.isAdmin;
+    const environmentId = checkOptional(idSchema, 'environmentId', scoped.environmentId);
+    const spaceId = checkOptional(idSchema, 'spaceId', scoped.spaceId);
     if (!environmentId && !spaceId) {
       throw new BadUserInputError('environmentId', 'environmentId or spaceId is required');
     }
     const rows: { environment_id: string; space_id: string | null; current_key_version: number }[] = spaceId
-      ? await db.query(
+      ? await this.db.query(
           `SELECT s.environment_id, s.id AS space_id, e.current_key_version
              FROM space s JOIN environment e ON e.id = s.environment_id WHERE s.id = $1`,
           [spaceId],
         )
-      : await db.query(
+      : await this.db.query(
           `SELECT id AS environment_id, NULL AS space_id, current_key_version FROM environment WHERE id = $1`,
           [environmentId],
         );
     const row = rows[0];
+    if (!row && hidden) throw new ForbiddenError('outside this token’s reach');
     if (!row) throw spaceId ? new NotFoundError('space', 'spaceId') : new NotFoundError('environment', 'environmentId');
+    if (access && !access.canSee({ environmentId: row.environment_id, spaceId: row.space_id })) {
+      throw new ForbiddenError('outside this token’s reach');
+    }
     if (environmentId && row.environment_id !== environmentId) {
       throw new BadUserInputError('spaceId', 'spaceId does not belong to environmentId');
     }
@@ -104,10 +115,12 @@ export class SecretService {
     );
   }
 
-  /** Decrypts one row's value. */
-  async reveal(secret: Secret): Promise<string> {
+  /** Decrypts one row's value and notes the read for the audit log (written once per request). */
+  async reveal(secret: Secret, readAudit: Pick<ReadAuditBuffer, 'secretRead'>): Promise<string> {
     const { id: secretId, environmentId, spaceId, name, version } = secret;
-    return this.keyring.open(secret, { secretId, environmentId, spaceId, name, version });
+    const value = await this.keyring.open(secret, { secretId, environmentId, spaceId, name, version });
+    readAudit.secretRead(secret);
+    return value;
   }
 
   /**
@@ -116,7 +129,7 @@ export class SecretService {
    * the check-and-set applied, and the value sealed with the new version bound
    * into its associated data. A lost insert race retries as an update.
    */
-  async upsert(command: UpsertSecretCommand): Promise<Secret> {
+  async upsert(command: UpsertSecretCommand, actor: Actor): Promise<Secret> {
     const environmentId = check(idSchema, 'environmentId', command.environmentId);
     const spaceId = checkOptional(idSchema, 'spaceId', command.spaceId) ?? null;
     const name = check(secretNameSchema, 'name', command.name);
@@ -137,7 +150,9 @@ export class SecretService {
           const owner = { secretId: existing?.id ?? randomUUID(), environmentId, spaceId, name, version: currentVersion + 1 };
           const sealed = sealValue(value, owner, key, keyVersion);
           const row = { ...owner, id: owner.secretId, keyVersion, ...sealed };
-          return existing ? updateSecretValue(em, row) : insertSecret(em, row);
+          const saved = existing ? await updateSecretValue(em, row) : await insertSecret(em, row);
+          if (saved) await this.audit.append([secretRecord(AuditAction.SECRET_WRITTEN, actor, saved)], em);
+          return saved;
         });
         if (written) return written;
       } catch (error) {
@@ -151,9 +166,13 @@ export class SecretService {
     }
   }
 
-  async delete(id: unknown): Promise<Secret> {
+  async delete(id: unknown, actor: Actor): Promise<Secret> {
     const secretId = check(idSchema, 'id', id);
-    const deleted = await deleteSecretById(this.db, secretId);
+    const deleted = await this.db.transaction(async (em) => {
+      const row = await deleteSecretById(em, secretId);
+      if (row) await this.audit.append([secretRecord(AuditAction.SECRET_DELETED, actor, row)], em);
+      return row;
+    });
     if (!deleted) throw new NotFoundError('secret');
     return deleted;
   }

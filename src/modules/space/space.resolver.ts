@@ -1,8 +1,9 @@
-import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 
-import { Environment, Secret, SecretScope, Space } from '../../entities';
+import { Environment, Secret, SecretScope, Space, TokenRole } from '../../entities';
 import type { Context } from '../context';
 import { EffectiveSecret } from '../secret/secret.types';
+import { check, idSchema } from '../validation';
 import type { SpaceService } from './space.service';
 import { CreateSpaceInput } from './space.types';
 
@@ -10,19 +11,22 @@ import { CreateSpaceInput } from './space.types';
 export class SpaceResolver {
   constructor(private readonly service: SpaceService) {}
 
+  @Authorized()
   @Query(() => Space, { nullable: true, description: 'Null when missing or out of reach.' })
-  space(@Arg('id', () => ID) id: string): Promise<Space | null> {
-    return this.service.get(id);
+  space(@Arg('id', () => ID) id: string, @Ctx() { loaders }: Context): Promise<Space | null> {
+    return loaders.space.load(check(idSchema, 'id', id));
   }
 
+  @Authorized(TokenRole.ADMIN)
   @Mutation(() => Space)
-  createSpace(@Arg('input') input: CreateSpaceInput): Promise<Space> {
-    return this.service.create(input);
+  createSpace(@Arg('input') input: CreateSpaceInput, @Ctx() { access }: Context): Promise<Space> {
+    return this.service.create(input, access.principal);
   }
 
+  @Authorized(TokenRole.ADMIN)
   @Mutation(() => ID, { description: "Deletes the space and its overrides; the environment's secrets stay." })
-  async deleteSpace(@Arg('id', () => ID) id: string): Promise<string> {
-    return (await this.service.delete(id)).id;
+  async deleteSpace(@Arg('id', () => ID) id: string, @Ctx() { access }: Context): Promise<string> {
+    return (await this.service.delete(id, access.principal)).id;
   }
 
   @FieldResolver(() => Environment)

@@ -3,24 +3,34 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 
 import { constraintViolation } from '../../db/pg-errors';
-import { Space } from '../../entities';
+import { AuditAction, Space } from '../../entities';
 import { NameConflictError, NotFoundError } from '../../errors';
+import type { Actor, AuditService } from '../audit/audit.service';
 import { check, entityNameSchema, idSchema } from '../validation';
 
 export class SpaceService {
-  constructor(private readonly db: DataSource) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly audit: Pick<AuditService, 'append'>,
+  ) {}
 
   async get(id: string): Promise<Space | null> {
     return this.db.getRepository(Space).findOneBy({ id: check(idSchema, 'id', id) });
   }
 
-  async create(input: { environmentId: unknown; name: unknown }): Promise<Space> {
+  async create(input: { environmentId: unknown; name: unknown }, actor: Actor): Promise<Space> {
     const environmentId = check(idSchema, 'environmentId', input.environmentId);
     const name = check(entityNameSchema, 'name', input.name);
     const now = new Date();
     const space = this.db.getRepository(Space).create({ id: randomUUID(), environmentId, name, createdAt: now, updatedAt: now });
     try {
-      await this.db.getRepository(Space).insert(space);
+      await this.db.transaction(async (em) => {
+        await em.getRepository(Space).insert(space);
+        await this.audit.append(
+          [{ action: AuditAction.SPACE_CREATED, tokenId: actor.tokenId, environmentId, spaceId: space.id }],
+          em,
+        );
+      });
       return space;
     } catch (error) {
       const violation = constraintViolation(error);
@@ -31,11 +41,16 @@ export class SpaceService {
   }
 
   /** Deletes the space and its overrides (database cascade). */
-  async delete(id: string): Promise<Space> {
+  async delete(id: string, actor: Actor): Promise<Space> {
     const spaceId = check(idSchema, 'id', id);
     const space = await this.db.transaction(async (em) => {
       const found = await em.getRepository(Space).findOneBy({ id: spaceId });
-      if (found) await em.getRepository(Space).delete({ id: spaceId });
+      if (!found) return null;
+      await em.getRepository(Space).delete({ id: spaceId });
+      await this.audit.append(
+        [{ action: AuditAction.SPACE_DELETED, tokenId: actor.tokenId, environmentId: found.environmentId, spaceId }],
+        em,
+      );
       return found;
     });
     if (!space) throw new NotFoundError('space');

@@ -1,0 +1,165 @@
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+
+import type { DataSource } from 'typeorm';
+
+import { constraintViolation } from '../../db/pg-errors';
+import { ApiToken, AuditAction, TokenRole } from '../../entities';
+import { BadUserInputError, NotFoundError, UnauthenticatedError } from '../../errors';
+import type { Actor, AuditService } from '../audit/audit.service';
+import { check, checkOptional, entityNameSchema, idSchema } from '../validation';
+import type { Principal } from './access-policy';
+
+/** 256 random bits behind a recognisable prefix (secret scanners can match `sst_`). */
+const TOKEN_PREFIX = 'sst_';
+const MAX_TOKEN_CHARS = 512;
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest();
+
+export interface CreateTokenCommand {
+  readonly name: unknown;
+  readonly role: unknown;
+  readonly environmentId?: unknown;
+  readonly spaceId?: unknown;
+}
+
+export class TokenService {
+  constructor(
+    private readonly db: DataSource,
+    private readonly audit: Pick<AuditService, 'append'>,
+  ) {}
+
+  /**
+   * The principal behind an `Authorization: Bearer …` header. Looked up on
+   * every request (one indexed statement), so a revocation holds from the
+   * next request on, on every instance.
+   */
+  async authenticate(header: string | undefined): Promise<Principal> {
+    const match = header ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
+    if (!match || match[1].length > MAX_TOKEN_CHARS) throw new UnauthenticatedError();
+    const rows: {
+      id: string;
+      role: TokenRole;
+      environment_id: string | null;
+      space_id: string | null;
+      stale: boolean;
+    }[] = await this.db.query(
+      `SELECT id, role, environment_id, space_id,
+              (last_used_at IS NULL OR last_used_at < now() - $2 * interval '1 millisecond') AS stale
+         FROM api_token WHERE token_hash = $1 AND revoked_at IS NULL`,
+      [hashToken(match[1]), LAST_USED_RESOLUTION_MS],
+    );
+    const row = rows[0];
+    if (!row) throw new UnauthenticatedError('the token is unknown or revoked');
+    if (row.stale) await this.db.query(`UPDATE api_token SET last_used_at = now() WHERE id = $1`, [row.id]);
+    return { tokenId: row.id, role: row.role, environmentId: row.environment_id, spaceId: row.space_id };
+  }
+
+  async get(id: string): Promise<ApiToken | null> {
+    return this.db.getRepository(ApiToken).findOneBy({ id });
+  }
+
+  async list(): Promise<ApiToken[]> {
+    return this.db.getRepository(ApiToken).find({ order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Creates a token; the token string is returned here and never again. */
+  async create(command: CreateTokenCommand, actor: Actor): Promise<{ token: string; apiToken: ApiToken }> {
+    const name = check(entityNameSchema, 'name', command.name);
+    if (command.role !== TokenRole.ADMIN && command.role !== TokenRole.LISTENER) {
+      throw new BadUserInputError('role', 'role must be ADMIN or LISTENER');
+    }
+    const role = command.role;
+    let environmentId = checkOptional(idSchema, 'environmentId', command.environmentId) ?? null;
+    const spaceId = checkOptional(idSchema, 'spaceId', command.spaceId) ?? null;
+    if (role === TokenRole.ADMIN && (environmentId || spaceId)) {
+      throw new BadUserInputError(environmentId ? 'environmentId' : 'spaceId', 'an ADMIN token is not bound to an environment or space');
+    }
+    if (role === TokenRole.LISTENER) {
+      environmentId = await this.listenerEnvironment(environmentId, spaceId);
+    }
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const apiToken = await this.insert({ name, role, environmentId, spaceId, tokenHash: hashToken(token) }, actor);
+    return { token, apiToken };
+  }
+
+  async revoke(id: unknown, actor: Actor): Promise<ApiToken> {
+    const tokenId = check(idSchema, 'id', id);
+    const token = await this.db.transaction(async (em) => {
+      const rows: { id: string }[] = await em.query(
+        `WITH revoked AS (
+           UPDATE api_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id)
+         SELECT id FROM revoked`,
+        [tokenId],
+      );
+      if (rows.length) {
+        await this.audit.append([{ action: AuditAction.TOKEN_REVOKED, tokenId: actor.tokenId, subjectTokenId: tokenId }], em);
+      }
+      return em.getRepository(ApiToken).findOneBy({ id: tokenId });
+    });
+    if (!token) throw new NotFoundError('token');
+    return token;
+  }
+
+  /** BOOTSTRAP_ADMIN_TOKEN: registered once if absent; a revoked bootstrap token stays revoked. */
+  async ensureBootstrapToken(token: string): Promise<void> {
+    const tokenHash = hashToken(token);
+    if (await this.db.getRepository(ApiToken).existsBy({ tokenHash })) return;
+    try {
+      await this.insert({ name: 'bootstrap', role: TokenRole.ADMIN, environmentId: null, spaceId: null, tokenHash }, { tokenId: null });
+    } catch (error) {
+      if (constraintViolation(error)?.constraint !== 'api_token_hash_key') throw error; // another instance won
+    }
+  }
+
+  private async listenerEnvironment(environmentId: string | null, spaceId: string | null): Promise<string> {
+    if (spaceId) {
+      const rows: { environment_id: string }[] = await this.db.query(`SELECT environment_id FROM space WHERE id = $1`, [spaceId]);
+      if (!rows[0]) throw new NotFoundError('space', 'spaceId');
+      if (environmentId && rows[0].environment_id !== environmentId) {
+        throw new BadUserInputError('spaceId', 'spaceId does not belong to environmentId');
+      }
+      return rows[0].environment_id;
+    }
+    if (!environmentId) throw new BadUserInputError('environmentId', 'a LISTENER token needs an environmentId (or a spaceId)');
+    const rows = await this.db.query(`SELECT 1 FROM environment WHERE id = $1`, [environmentId]);
+    if (!rows[0]) throw new NotFoundError('environment', 'environmentId');
+    return environmentId;
+  }
+
+  private async insert(
+    fields: Pick<ApiToken, 'name' | 'role' | 'environmentId' | 'spaceId' | 'tokenHash'>,
+    actor: Actor,
+  ): Promise<ApiToken> {
+    const apiToken = this.db.getRepository(ApiToken).create({
+      id: randomUUID(),
+      ...fields,
+      createdAt: new Date(),
+      lastUsedAt: null,
+      revokedAt: null,
+    });
+    try {
+      await this.db.transaction(async (em) => {
+        await em.getRepository(ApiToken).insert(apiToken);
+        await this.audit.append(
+          [
+            {
+              action: AuditAction.TOKEN_CREATED,
+              tokenId: actor.tokenId,
+              environmentId: apiToken.environmentId,
+              spaceId: apiToken.spaceId,
+              subjectTokenId: apiToken.id,
+            },
+          ],
+          em,
+        );
+      });
+    } catch (error) {
+      const constraint = constraintViolation(error)?.constraint;
+      if (constraint === 'api_token_environment_id_fkey') throw new NotFoundError('environment', 'environmentId');
+      if (constraint === 'api_token_space_fkey') throw new NotFoundError('space', 'spaceId');
+      throw error;
+    }
+    return apiToken;
+  }
+}

@@ -1,0 +1,24 @@
+import { Arg, Authorized, ID, Int, Query, Resolver } from 'type-graphql';
+
+import { TokenRole } from '../../entities';
+import type { AuditService } from './audit.service';
+import { AuditEventConnection } from './audit.types';
+
+@Resolver()
+export class AuditResolver {
+  constructor(private readonly service: AuditService) {}
+
+  @Authorized(TokenRole.ADMIN)
+  @Query(() => AuditEventConnection, { description: 'Newest first. `first` is 1-500 (default 50).' })
+  async auditEvents(
+    @Arg('environmentId', () => ID, { nullable: true }) environmentId: string | null,
+    @Arg('first', () => Int, { nullable: true }) first: number | null,
+    @Arg('after', () => String, { nullable: true }) after: string | null,
+  ): Promise<AuditEventConnection> {
+    const page = await this.service.list({ environmentId, first, after });
+    return {
+      edges: page.events.map((node, i) => ({ node, cursor: page.cursors[i] })),
+      pageInfo: { hasNextPage: page.hasNextPage, endCursor: page.cursors.at(-1) ?? null },
+    };
+  }
+}

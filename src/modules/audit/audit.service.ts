@@ -1,0 +1,137 @@
+import { randomUUID } from 'node:crypto';
+
+import type { DataSource } from 'typeorm';
+
+import { AuditAction, AuditEvent, type Secret, type SecretScope } from '../../entities';
+import { BadUserInputError } from '../../errors';
+import type { Queryable } from '../secret/secret.repository';
+import { checkOptional, idSchema } from '../validation';
+
+/** Who acted: a token, or (null) the CLI and start-up tasks. */
+export interface Actor {
+  readonly tokenId: string | null;
+}
+
+export const SYSTEM_ACTOR: Actor = Object.freeze({ tokenId: null });
+
+export interface AuditRecord {
+  readonly action: AuditAction;
+  readonly tokenId: string | null;
+  readonly environmentId?: string | null;
+  readonly spaceId?: string | null;
+  readonly secretId?: string | null;
+  readonly secretName?: string | null;
+  readonly secretVersion?: number | null;
+  readonly source?: SecretScope | null;
+  readonly subjectTokenId?: string | null;
+}
+
+export function secretRecord(action: AuditAction, actor: Actor, secret: Secret): AuditRecord {
+  return {
+    action,
+    tokenId: actor.tokenId,
+    environmentId: secret.environmentId,
+    spaceId: secret.spaceId,
+    secretId: secret.id,
+    secretName: secret.name,
+    secretVersion: secret.version,
+    source: secret.scope,
+  };
+}
+
+const MAX_PAGE = 500;
+const DEFAULT_PAGE = 50;
+
+export interface AuditPage {
+  readonly events: AuditEvent[];
+  readonly cursors: string[];
+  readonly hasNextPage: boolean;
+}
+
+const encodeCursor = (seq: string) => Buffer.from(`audit:${seq}`).toString('base64url');
+
+function decodeCursor(cursor: string): string {
+  const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
+  const match = /^audit:(\d{1,19})$/.exec(decoded);
+  if (!match) throw new BadUserInputError('after', 'after is not a cursor returned by auditEvents');
+  return match[1];
+}
+
+/**
+ * The append-only audit log. Records are written in the transaction of the
+ * change they describe, or (for value reads) once per request, always as one
+ * statement however many records there are.
+ */
+export class AuditService {
+  constructor(private readonly db: DataSource) {}
+
+  async append(records: readonly AuditRecord[], db: Queryable = this.db): Promise<void> {
+    if (records.length === 0) return;
+    const column = <K extends keyof AuditRecord>(key: K) => records.map((r) => r[key] ?? null);
+    await db.query(
+      `INSERT INTO audit_event
+         (id, action, token_id, environment_id, space_id, secret_id, secret_name, secret_version, source, subject_token_id)
+       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[],
+                            $7::text[], $8::int[], $9::varchar[], $10::uuid[])`,
+      [
+        records.map(() => randomUUID()),
+        column('action'),
+        column('tokenId'),
+        column('environmentId'),
+        column('spaceId'),
+        column('secretId'),
+        column('secretName'),
+        column('secretVersion'),
+        column('source'),
+        column('subjectTokenId'),
+      ],
+    );
+  }
+
+  /** Newest first, optionally for one environment, after an opaque cursor. */
+  async list(args: { environmentId?: unknown; first?: unknown; after?: unknown }): Promise<AuditPage> {
+    const environmentId = checkOptional(idSchema, 'environmentId', args.environmentId);
+    const first = args.first ?? DEFAULT_PAGE;
+    if (typeof first !== 'number' || !Number.isInteger(first) || first < 1 || first > MAX_PAGE) {
+      throw new BadUserInputError('first', `first must be an integer from 1 to ${MAX_PAGE}`);
+    }
+    const after = args.after === undefined || args.after === null ? null : decodeCursor(String(args.after));
+    const query = this.db
+      .getRepository(AuditEvent)
+      .createQueryBuilder('e')
+      .orderBy('e.seq', 'DESC')
+      .limit(first + 1);
+    if (environmentId) query.andWhere('e.environment_id = :environmentId', { environmentId });
+    if (after) query.andWhere('e.seq < :after', { after });
+    const rows = await query.getMany();
+    const events = rows.slice(0, first);
+    return { events, cursors: events.map((e) => encodeCursor(e.seq)), hasNextPage: rows.length > first };
+  }
+}
+
+/**
+ * The value reads of one request, written together when the request ends
+ * (one statement, however many values were read).
+ */
+export class ReadAuditBuffer {
+  private pending: AuditRecord[] = [];
+
+  constructor(
+    private readonly audit: Pick<AuditService, 'append'>,
+    private readonly actor: Actor,
+  ) {}
+
+  secretRead(secret: Secret): void {
+    this.pending.push(secretRecord(AuditAction.SECRET_READ, this.actor, secret));
+  }
+
+  get size(): number {
+    return this.pending.length;
+  }
+
+  async flush(): Promise<void> {
+    const records = this.pending;
+    this.pending = [];
+    await this.audit.append(records);
+  }
+}
