@@ -7,6 +7,8 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import type { Container } from './container';
 import { isAppError } from './errors';
 import { createErrorFormatter } from './graphql-errors';
+import { registerJsonParser, toClientError } from './http';
+import { secretsRoutes } from './rest/secrets.routes';
 import { readAuditPlugin, unauthenticated } from './graphql-plugins';
 import type { Context } from './modules/context';
 
@@ -24,6 +26,15 @@ export async function buildServer(container: Container): Promise<FastifyInstance
     bodyLimit: config.maxBodyBytes,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+  });
+
+  registerJsonParser(app);
+  /* Errors outside a route's own handling (body parsing, limits) in GraphQL's shape; /v1 has its own. */
+  app.setErrorHandler((error, _request, reply) => {
+    const clientError = toClientError(error, logger);
+    return reply
+      .code(clientError.status)
+      .send({ errors: [{ message: clientError.message, extensions: { code: clientError.code } }] });
   });
 
   const apollo = new ApolloServer<Context>({
@@ -71,6 +82,8 @@ export async function buildServer(container: Container): Promise<FastifyInstance
       'request',
     );
   });
+
+  await app.register(secretsRoutes, { prefix: '/v1', container });
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
