@@ -79,7 +79,7 @@ export function sendRestError(reply: FastifyReply, error: ClientError): FastifyR
 export function registerJsonParser(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request: FastifyRequest, body: Buffer, done) => {
-    if (body.length === 0) return done(new BadUserInputError('body', 'the request body is empty'), undefined);
+    if (body.length === 0) return done(null, undefined); // e.g. a DELETE sent with a JSON content type; routes decide
     if (!isUtf8(body)) return done(new BadUserInputError('body', 'the request body is not valid UTF-8'), undefined);
     try {
       done(null, secureJsonParse.parse(body.toString('utf8'), { protoAction: 'error', constructorAction: 'error' }));

@@ -2,6 +2,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
+import { ApolloArmor } from '@escape.tech/graphql-armor';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
 import type { Container } from './container';
@@ -37,8 +38,14 @@ export async function buildServer(container: Container): Promise<FastifyInstance
       .send({ errors: [{ message: clientError.message, extensions: { code: clientError.code } }] });
   });
 
+  const armor = new ApolloArmor(graphqlLimits(config.production)).protect();
   const apollo = new ApolloServer<Context>({
     schema: container.schema,
+    validationRules: armor.validationRules,
+    // graphql-js's own token limit: a parse error (400), where armor's limit throws from a plugin (500)
+    parseOptions: { maxTokens: GRAPHQL_MAX_TOKENS },
+    allowBatchedHttpRequests: false,
+    csrfPrevention: true,
     introspection: config.introspection,
     includeStacktraceInErrorResponses: false,
     // main.ts owns signals: it drains Fastify, which stops Apollo through the drain plugin.
@@ -47,6 +54,7 @@ export async function buildServer(container: Container): Promise<FastifyInstance
     formatError: createErrorFormatter(logger),
     logger,
     plugins: [
+      ...armor.plugins,
       fastifyApolloDrainPlugin(app),
       readAuditPlugin(logger),
       config.production && !config.introspection
@@ -99,6 +107,23 @@ export async function buildServer(container: Container): Promise<FastifyInstance
 
   return app;
 }
+
+/**
+ * Query limits (graphql-armor). The deepest useful query of this schema,
+ * environments → spaces → effectiveSecrets → secret → space → environment
+ * → name, is 7 levels; aliases make an alias bomb of 100 effectiveSecrets
+ * impossible. Field suggestions are hidden in production.
+ */
+export const GRAPHQL_MAX_TOKENS = 2000;
+
+export const graphqlLimits = (production: boolean) => ({
+  maxDepth: { n: 10 },
+  maxAliases: { n: 15 },
+  maxDirectives: { n: 20 },
+  maxTokens: { enabled: false }, // see parseOptions.maxTokens
+  costLimit: { maxCost: 5000 },
+  blockFieldSuggestion: { enabled: production },
+});
 
 function withTimeout<T>(promise: Promise<T>, ms = READINESS_TIMEOUT_MS): Promise<T> {
   let timer: NodeJS.Timeout;
