@@ -15,6 +15,8 @@ export const ErrorCode = {
   NAME_CONFLICT: 'NAME_CONFLICT',
   KEY_PROVIDER_UNAVAILABLE: 'KEY_PROVIDER_UNAVAILABLE',
   DECRYPTION_FAILED: 'DECRYPTION_FAILED',
+  /** Not client-caused: the database cannot be reached right now; retrying later may succeed. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -99,6 +101,13 @@ export class DecryptionFailedError extends AppError {
   readonly code = ErrorCode.DECRYPTION_FAILED;
   constructor(message = 'stored ciphertext failed authentication') {
     super(message);
+  }
+}
+
+export class ServiceUnavailableError extends AppError {
+  readonly code = ErrorCode.SERVICE_UNAVAILABLE;
+  constructor() {
+    super('the database is unavailable; retry later');
   }
 }
 

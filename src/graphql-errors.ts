@@ -1,7 +1,8 @@
 import { unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
-import { ErrorCode, isAppError } from './errors';
+import { isConnectionFailure } from './db/pg-errors';
+import { ErrorCode, ServiceUnavailableError, isAppError } from './errors';
 import type { Logger } from './logger';
 
 /* Codes Apollo Server itself assigns to client mistakes (parse, validation, variables, request shape). */
@@ -22,7 +23,8 @@ const APOLLO_CLIENT_CODES = new Set([
  */
 export function createErrorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = unwrapResolverError(error);
+    const unwrapped = unwrapResolverError(error);
+    const original = isConnectionFailure(unwrapped) ? new ServiceUnavailableError() : unwrapped;
     const location = { locations: formatted.locations, path: formatted.path };
     if (isAppError(original)) {
       return { message: original.message, ...location, extensions: { code: original.code, ...original.details } };

@@ -38,3 +38,10 @@ export function readAuditPlugin(logger: Logger): ApolloServerPlugin<Context> {
 export function unauthenticated(message: string): GraphQLError {
   return new GraphQLError(message, { extensions: { code: ErrorCode.UNAUTHENTICATED, http: { status: 401 } } });
 }
+
+/** The token could not be checked because the database is down: 503, retry later. */
+export function serviceUnavailable(): GraphQLError {
+  return new GraphQLError('the database is unavailable; retry later', {
+    extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, http: { status: 503 } },
+  });
+}

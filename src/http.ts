@@ -3,7 +3,8 @@ import { isUtf8 } from 'node:buffer';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import secureJsonParse from 'secure-json-parse';
 
-import { BadUserInputError, ErrorCode, isAppError, type AppError } from './errors';
+import { isConnectionFailure } from './db/pg-errors';
+import { BadUserInputError, ErrorCode, ServiceUnavailableError, isAppError, type AppError } from './errors';
 import type { Logger } from './logger';
 
 /*
@@ -22,6 +23,7 @@ const STATUS: Record<ErrorCode, number> = {
   NAME_CONFLICT: 409,
   KEY_PROVIDER_UNAVAILABLE: 503,
   DECRYPTION_FAILED: 500,
+  SERVICE_UNAVAILABLE: 503,
   INTERNAL_SERVER_ERROR: 500,
 };
 
@@ -55,6 +57,7 @@ export interface ClientError {
 
 /** Any thrown thing as a client-safe error; the unexpected ones are logged and masked. */
 export function toClientError(error: unknown, logger: Logger): ClientError {
+  if (isConnectionFailure(error)) return toClientError(new ServiceUnavailableError(), logger);
   if (isAppError(error)) {
     const field = error instanceof BadUserInputError ? error.field : (error.details.field as string | undefined);
     return { status: statusOf(error), code: error.code, message: error.message, ...(field ? { field } : {}) };

@@ -10,7 +10,8 @@ import { isAppError } from './errors';
 import { createErrorFormatter } from './graphql-errors';
 import { registerJsonParser, toClientError } from './http';
 import { secretsRoutes } from './rest/secrets.routes';
-import { readAuditPlugin, unauthenticated } from './graphql-plugins';
+import { isConnectionFailure } from './db/pg-errors';
+import { readAuditPlugin, serviceUnavailable, unauthenticated } from './graphql-plugins';
 import type { Context } from './modules/context';
 
 const READINESS_TIMEOUT_MS = 3000;
@@ -70,6 +71,7 @@ export async function buildServer(container: Container): Promise<FastifyInstance
         return container.createContext(await container.tokens.authenticate(request.headers.authorization));
       } catch (error) {
         if (isAppError(error)) throw unauthenticated(error.message);
+        if (isConnectionFailure(error)) throw serviceUnavailable();
         throw error;
       }
     },

@@ -11,3 +11,19 @@ export function constraintViolation(error: unknown): { code: string; constraint:
   if (code !== UNIQUE_VIOLATION && code !== FOREIGN_KEY_VIOLATION) return undefined;
   return { code, constraint: typeof constraint === 'string' ? constraint : '' };
 }
+
+/* SQLSTATE 08xxx (connection exception), 57Pxx (shutdown, restart), 53300 (too many connections). */
+const CONNECTION_SQLSTATE = /^(08|57P|53300$)/;
+const CONNECTION_MESSAGES =
+  /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|EPIPE|ENOTFOUND|ETIMEDOUT|the database system is (starting up|shutting down)|is not currently accepting connections/i;
+
+/** Whether a failure means "the database cannot be reached", as opposed to a bug or a bad statement. */
+export function isConnectionFailure(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && (CONNECTION_SQLSTATE.test(code) || CONNECTION_MESSAGES.test(code))) return true;
+    if (typeof message === 'string' && CONNECTION_MESSAGES.test(message)) return true;
+    e = (e as { driverError?: unknown; cause?: unknown }).driverError ?? (e as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -81,6 +81,17 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
   await connect();
   const listeners = new Map<string, string>();
+  /* Every secret value sent through gql(); close() fails if any of them reached a log line. */
+  const sentValues = new Set<string>();
+  const collectValues = (input: unknown): void => {
+    if (Array.isArray(input)) input.forEach(collectValues);
+    else if (input && typeof input === 'object') {
+      for (const [key, child] of Object.entries(input)) {
+        if (key === 'value' && typeof child === 'string' && child.length >= 8) sentValues.add(child);
+        else collectValues(child);
+      }
+    }
+  };
 
   const testApp: TestApp = {
     url,
@@ -88,6 +99,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     app: server,
     logs,
     async gql(query, variables, as) {
+      collectValues(variables);
       const response = await fetch(`${url}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...authHeaders(as) },
@@ -124,6 +136,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await server.close();
       await container.close();
       if (!options.keepDatabase) await database.drop();
+      const logged = logs.join('\n');
+      const leaked = [...sentValues].filter((value) => logged.includes(value));
+      if (leaked.length) throw new Error(`${leaked.length} secret value(s) appeared in the server log`);
     },
   };
   return testApp;
