@@ -27,3 +27,9 @@ export function isConnectionFailure(error: unknown): boolean {
   }
   return false;
 }
+
+/** Serialization failures and deadlocks: the transaction may simply be run again. */
+export function isRetryableConflict(error: unknown): boolean {
+  const driverError = error instanceof QueryFailedError ? (error.driverError as { code?: unknown }) : (error as { code?: unknown });
+  return driverError?.code === '40001' || driverError?.code === '40P01';
+}

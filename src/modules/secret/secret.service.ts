@@ -4,7 +4,7 @@ import type { DataSource } from 'typeorm';
 
 import { sealValue } from '../../crypto/envelope';
 import type { EnvironmentKeyring } from '../../crypto/keyring';
-import { constraintViolation } from '../../db/pg-errors';
+import { constraintViolation, isRetryableConflict } from '../../db/pg-errors';
 import { AuditAction, type Secret } from '../../entities';
 import {
   BadUserInputError,
@@ -156,6 +156,7 @@ export class SecretService {
         });
         if (written) return written;
       } catch (error) {
+        if (isRetryableConflict(error) && attempt < MAX_WRITE_ATTEMPTS) continue; // SERIALIZABLE engines, deadlocks
         const violation = constraintViolation(error);
         if (violation?.constraint === 'secret_environment_id_fkey') throw new NotFoundError('environment', 'environmentId');
         if (violation?.constraint === 'secret_space_fkey') throw new NotFoundError('space', 'spaceId');

@@ -1,0 +1,8 @@
+/*
+ * The listener client, importable as `secretspace/client`. It depends on
+ * nothing but the global fetch, and never on the server's code: listeners
+ * install it without the server's dependencies.
+ */
+export { createSecretsClient } from './secrets-client';
+export type { EffectiveSecret, ScopeOptions, SecretScope, SecretsClient, SecretsClientOptions } from './secrets-client';
+export { ClientErrorCode, SecretNotFoundError, SecretsAuthError, SecretsClientError, SecretsRequestError } from './errors';

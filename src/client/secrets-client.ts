@@ -1,0 +1,128 @@
+import { SecretNotFoundError, SecretsRequestError } from './errors';
+import { EffectiveSecretsDocument, SecretValueDocument, type EffectiveSecretsQuery } from './generated/graphql';
+import { RequestCache } from './request-cache';
+import { execute, type TransportOptions } from './transport';
+
+/** One entry of a scope's effective list, with where its value comes from. */
+export type EffectiveSecret = EffectiveSecretsQuery['effectiveSecrets'][number];
+export type { SecretScope } from './generated/graphql';
+
+/**
+ * Where to resolve. Each field falls back to the client's own on its own, as
+ * in Flatfile's `event.secrets(name, { environmentId, spaceId })`; pass
+ * `spaceId: null` to read the environment's value from a client whose
+ * context names a space. With neither id, a LISTENER token's binding applies.
+ */
+export interface ScopeOptions {
+  readonly environmentId?: string | null;
+  readonly spaceId?: string | null;
+}
+
+export interface SecretsClientOptions extends ScopeOptions {
+  /** The server (`https://host:4000`) or its GraphQL endpoint (`…/graphql`). */
+  readonly url: string;
+  /** A LISTENER token: only those may read values. */
+  readonly token: string;
+  /** Keep answers this long (ms). Default 0: every call asks the server, but concurrent identical calls share one request. */
+  readonly cacheTtlMs?: number;
+  /** Bounds each call, its one retry included. Default 10000. */
+  readonly timeoutMs?: number;
+  /** Default: the global fetch (Node 18+). */
+  readonly fetch?: typeof fetch;
+}
+
+export interface SecretsClient {
+  /** The value `name` resolves to; throws SecretNotFoundError when it resolves to nothing. */
+  secrets(name: string, options?: ScopeOptions): Promise<string>;
+  /** The scope's whole effective list, sorted by name, with provenance. */
+  effectiveSecrets(options?: ScopeOptions): Promise<EffectiveSecret[]>;
+  /** Forgets every cached answer, e.g. after rotating a secret. */
+  clearCache(): void;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+
+/**
+ * A client for listeners. It caches per name, not per list: a listener that
+ * reads one secret decrypts (and is audited for) that one only.
+ */
+export function createSecretsClient(options: SecretsClientOptions): SecretsClient {
+  const transport = transportOptions(options);
+  const context: ScopeOptions = { environmentId: options.environmentId, spaceId: options.spaceId };
+  const ttlMs = options.cacheTtlMs ?? 0;
+  const values = new RequestCache<string>(ttlMs);
+  const lists = new RequestCache<EffectiveSecret[]>(ttlMs);
+
+  return {
+    secrets(name, scopeOptions) {
+      const scope = resolveScope(context, scopeOptions);
+      return values.get(JSON.stringify([scope.environmentId, scope.spaceId, name]), async () => {
+        try {
+          const data = await execute(transport, SecretValueDocument, { name, ...scope });
+          return data.secret.value;
+        } catch (error) {
+          if (error instanceof SecretsRequestError && error.code === 'SECRET_NOT_FOUND') {
+            throw new SecretNotFoundError(name, scope);
+          }
+          throw error;
+        }
+      });
+    },
+
+    effectiveSecrets(scopeOptions) {
+      const scope = resolveScope(context, scopeOptions);
+      return lists
+        .get(JSON.stringify([scope.environmentId, scope.spaceId]), async () => {
+          const data = await execute(transport, EffectiveSecretsDocument, scope);
+          return data.effectiveSecrets;
+        })
+        .then(copyList);
+    },
+
+    clearCache() {
+      values.clear();
+      lists.clear();
+    },
+  };
+}
+
+function resolveScope(context: ScopeOptions, options: ScopeOptions = {}) {
+  return {
+    environmentId: (options.environmentId === undefined ? context.environmentId : options.environmentId) ?? null,
+    spaceId: (options.spaceId === undefined ? context.spaceId : options.spaceId) ?? null,
+  };
+}
+
+/* Callers get their own copies, so one caller mutating a list cannot change what the cache gives the next. */
+function copyList(list: EffectiveSecret[]): EffectiveSecret[] {
+  return list.map((entry) => ({
+    ...entry,
+    secret: { ...entry.secret },
+    overrides: entry.overrides && { ...entry.overrides },
+  }));
+}
+
+function transportOptions(options: SecretsClientOptions): TransportOptions {
+  if (!options.url) throw new TypeError('createSecretsClient: url is required');
+  if (!options.token) throw new TypeError('createSecretsClient: token is required');
+  // Checked here because fetch's own "invalid header value" error would quote the token.
+  if (!/^[\x21-\x7e]+$/.test(options.token)) throw new TypeError('createSecretsClient: token must be printable ASCII without spaces');
+  const fetchImpl = options.fetch ?? globalThis.fetch;
+  if (typeof fetchImpl !== 'function') throw new TypeError('createSecretsClient: no fetch available (Node 18+ has one)');
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  if (!(timeoutMs > 0)) throw new TypeError('createSecretsClient: timeoutMs must be positive');
+  return {
+    endpoint: graphqlEndpoint(options.url),
+    token: options.token,
+    timeoutMs,
+    // Called as a plain function: browsers' fetch throws when called as another object's method.
+    fetch: (input, init) => fetchImpl(input, init),
+  };
+}
+
+/* A base URL gets /graphql appended (keeping any path prefix a proxy adds); an endpoint URL is used as is. */
+function graphqlEndpoint(url: string): string {
+  const parsed = new URL(url);
+  if (!/\/graphql\/?$/.test(parsed.pathname)) parsed.pathname = `${parsed.pathname.replace(/\/+$/, '')}/graphql`;
+  return parsed.toString();
+}
