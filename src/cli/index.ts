@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '../config';
 import { createContainer, type Container } from '../container';
 import { isAppError } from '../errors';
 import { createLogger } from '../logger';
+import { registerKeyCommands } from './keys.commands';
 import { registerTokenCommands } from './token.commands';
 
 /*
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
     .showHelpAfterError()
     .exitOverride();
   registerTokenCommands(program, withContainer);
+  registerKeyCommands(program, withContainer);
   return program;
 }
 
