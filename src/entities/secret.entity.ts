@@ -1,5 +1,7 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity } from 'typeorm';
+
+import { BaseEntity } from './base.entity';
 
 import { SecretScope } from './secret-scope';
 
@@ -9,11 +11,7 @@ import { SecretScope } from './secret-scope';
  */
 @ObjectType({ description: 'One stored secret: environment-level, or a space-level override.' })
 @Entity({ name: 'secret' })
-export class Secret {
-  @Field(() => ID)
-  @PrimaryColumn({ type: 'uuid' })
-  id!: string;
-
+export class Secret extends BaseEntity {
   @Field(() => ID)
   @Column({ name: 'environment_id', type: 'uuid' })
   environmentId!: string;
@@ -44,13 +42,6 @@ export class Secret {
   @Column({ type: 'bytea' })
   ciphertext!: Buffer;
 
-  @Field()
-  @Column({ name: 'created_at', type: 'timestamptz' })
-  createdAt!: Date;
-
-  @Field()
-  @Column({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt!: Date;
 
   @Field(() => SecretScope)
   get scope(): SecretScope {

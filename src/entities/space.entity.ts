@@ -1,13 +1,11 @@
 import { Field, ID, ObjectType } from 'type-graphql';
-import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { Column, Entity } from 'typeorm';
+
+import { BaseEntity } from './base.entity';
 
 @ObjectType({ description: "A workspace in one environment; inherits the environment's secrets." })
 @Entity({ name: 'space' })
-export class Space {
-  @Field(() => ID)
-  @PrimaryColumn({ type: 'uuid' })
-  id!: string;
-
+export class Space extends BaseEntity {
   @Field(() => ID)
   @Column({ name: 'environment_id', type: 'uuid' })
   environmentId!: string;
@@ -15,12 +13,4 @@ export class Space {
   @Field()
   @Column({ type: 'varchar', length: 128 })
   name!: string;
-
-  @Field()
-  @Column({ name: 'created_at', type: 'timestamptz' })
-  createdAt!: Date;
-
-  @Field()
-  @Column({ name: 'updated_at', type: 'timestamptz' })
-  updatedAt!: Date;
 }
