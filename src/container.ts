@@ -52,11 +52,12 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
   }
   const db = database.dataSource;
   const keyring = new EnvironmentKeyring(registry, createEnvironmentKeyStore(db), config.environmentKeyCache);
-  const audit = new AuditService(db);
-  const tokens = new TokenService(db, audit);
+  const { prepared } = database;
+  const audit = new AuditService(db, prepared);
+  const tokens = new TokenService(db, audit, prepared);
   const environments = new EnvironmentService(db, keyring, audit);
   const spaces = new SpaceService(db, audit);
-  const secrets = new SecretService(db, keyring, audit);
+  const secrets = new SecretService(db, keyring, audit, prepared);
 
   if (config.bootstrapAdminToken) await tokens.ensureBootstrapToken(config.bootstrapAdminToken);
 
@@ -90,7 +91,7 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     schema,
     createContext(principal) {
       const access = new AccessPolicy(principal);
-      return { access, loaders: createLoaders(db, access), readAudit: new ReadAuditBuffer(audit, principal) };
+      return { access, loaders: createLoaders(db, access, prepared), readAudit: new ReadAuditBuffer(audit, principal) };
     },
     async close() {
       await database.close();

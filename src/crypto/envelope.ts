@@ -42,22 +42,28 @@ function needs(condition: unknown, message: string): asserts condition {
   if (!condition) throw new DecryptionFailedError(message);
 }
 
-/** Length-prefixed associated data: a domain label, then each part. */
+const partLength = (part: string | number | Buffer | null) =>
+  part === null ? 0 : typeof part === 'number' ? 4 : typeof part === 'string' ? Buffer.byteLength(part, 'utf8') : part.length;
+
+/**
+ * Length-prefixed associated data: a domain label, then each part, each as
+ * `u32 length | bytes` (numbers as u32, null as empty). Built in one
+ * allocation: this runs twice per decrypted value.
+ */
 export function associatedData(label: string, ...parts: (string | number | Buffer | null)[]): Buffer {
-  const chunks: Buffer[] = [];
-  for (const part of [label, ...parts]) {
-    let bytes: Buffer;
-    if (part === null) bytes = Buffer.alloc(0);
-    else if (typeof part === 'number') {
-      bytes = Buffer.alloc(4);
-      bytes.writeUInt32BE(part);
-    } else if (typeof part === 'string') bytes = Buffer.from(part, 'utf8');
-    else bytes = part;
-    const length = Buffer.alloc(4);
-    length.writeUInt32BE(bytes.length);
-    chunks.push(length, bytes);
+  let size = 4 + Buffer.byteLength(label, 'utf8');
+  for (const part of parts) size += 4 + partLength(part);
+  const out = Buffer.allocUnsafe(size);
+  let offset = out.writeUInt32BE(Buffer.byteLength(label, 'utf8'), 0);
+  offset += out.write(label, offset, 'utf8');
+  for (const part of parts) {
+    offset = out.writeUInt32BE(partLength(part), offset);
+    if (part === null) continue;
+    if (typeof part === 'number') offset = out.writeUInt32BE(part, offset);
+    else if (typeof part === 'string') offset += out.write(part, offset, 'utf8');
+    else offset += part.copy(out, offset);
   }
-  return Buffer.concat(chunks);
+  return out;
 }
 
 export const environmentKeyAad = (environmentId: string, keyVersion: number) =>

@@ -79,6 +79,11 @@ export class EnvironmentKeyring {
     this.cache.delete(cacheKey(environmentId, version));
   }
 
+  /** The key if it is cached now, without waiting: lets a list decrypt synchronously. */
+  cached(environmentId: string, version: number): Buffer | undefined {
+    return this.cache.get(cacheKey(environmentId, version));
+  }
+
   async key(environmentId: string, version: number): Promise<Buffer> {
     const cached = this.cache.get(cacheKey(environmentId, version));
     if (cached) return cached;

@@ -6,10 +6,13 @@ import type { Logger } from '../logger';
 import { migrations } from '../migrations';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded';
 import { QueryObserver } from './query-observer';
+import { preparedQueries, type Queryable } from './statements';
 
 export interface Database {
   readonly dataSource: DataSource;
   readonly observer: QueryObserver;
+  /** Named prepared statements on the same pool, for the hot reads. */
+  readonly prepared: Queryable;
   /** Resolves when a trivial statement round-trips. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -78,6 +81,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   return {
     dataSource,
     observer,
+    prepared: preparedQueries(dataSource, observer),
     async ping() {
       await dataSource.query('SELECT 1');
     },

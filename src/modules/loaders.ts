@@ -1,6 +1,7 @@
 import DataLoader from 'dataloader';
 import { In, type DataSource } from 'typeorm';
 
+import type { Queryable } from '../db/statements';
 import { Environment, Space, type Secret } from '../entities';
 import type { AccessPolicy } from './access/access-policy';
 import { compareNames, resolveEffectiveSecrets, type ResolvedSecret } from './secret/resolution';
@@ -34,7 +35,7 @@ function groupBy<T>(rows: readonly T[], keyOf: (row: T) => string | null): Map<s
   return groups;
 }
 
-export function createLoaders(db: DataSource, access: AccessPolicy) {
+export function createLoaders(db: DataSource, access: AccessPolicy, reads: Queryable = db) {
   const environment = new DataLoader<string, Environment | null>(async (ids) => {
     const visible = ids.filter((id) => access.canSeeEnvironment(id));
     const rows = visible.length ? await db.getRepository(Environment).findBy({ id: In(visible) }) : [];
@@ -64,7 +65,7 @@ export function createLoaders(db: DataSource, access: AccessPolicy) {
       const visible = scopes.filter((scope) => access.canSee(scope));
       const environmentIds = [...new Set(visible.map((s) => s.environmentId))];
       const spaceIds = [...new Set(visible.flatMap((s) => (s.spaceId ? [s.spaceId] : [])))];
-      const rows = visible.length ? await findSecretsInScopes(db, environmentIds, spaceIds) : [];
+      const rows = visible.length ? await findSecretsInScopes(reads, environmentIds, spaceIds) : [];
       const inherited = groupBy(rows, (s: Secret) => (s.spaceId === null ? s.environmentId : null));
       const own = groupBy(rows, (s: Secret) => s.spaceId);
       return scopes.map((scope) =>

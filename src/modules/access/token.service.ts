@@ -1,8 +1,10 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
+import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 
 import { constraintViolation } from '../../db/pg-errors';
+import type { Queryable } from '../../db/statements';
 import { ApiToken, AuditAction, TokenRole } from '../../entities';
 import { BadUserInputError, NotFoundError, UnauthenticatedError } from '../../errors';
 import type { Actor, AuditService } from '../audit/audit.service';
@@ -23,11 +25,43 @@ export interface CreateTokenCommand {
   readonly spaceId?: unknown;
 }
 
+interface TokenRow {
+  id: string;
+  role: TokenRole;
+  environment_id: string | null;
+  space_id: string | null;
+  token_hash: Buffer;
+  stale: boolean;
+}
+
 export class TokenService {
+  /*
+   * Token lookups of concurrent requests go to the database together: one
+   * statement per turn of the event loop, however many requests arrived in
+   * it. Nothing is cached, so every request still sees the token as it is
+   * now (a revocation holds from the next request on).
+   */
+  private readonly lookups: DataLoader<string, TokenRow | undefined>;
+
   constructor(
     private readonly db: DataSource,
     private readonly audit: Pick<AuditService, 'append'>,
-  ) {}
+    reads: Queryable = db,
+  ) {
+    this.lookups = new DataLoader(
+      async (hashes) => {
+        const rows: TokenRow[] = await reads.query(
+          `SELECT id, role, environment_id, space_id, token_hash,
+                  (last_used_at IS NULL OR last_used_at < now() - $2 * interval '1 millisecond') AS stale
+             FROM api_token WHERE token_hash = ANY($1::bytea[]) AND revoked_at IS NULL`,
+          [hashes.map((hex) => Buffer.from(hex, 'hex')), LAST_USED_RESOLUTION_MS],
+        );
+        const byHash = new Map(rows.map((row) => [row.token_hash.toString('hex'), row]));
+        return hashes.map((hex) => byHash.get(hex));
+      },
+      { cache: false, batchScheduleFn: (run) => setImmediate(run) },
+    );
+  }
 
   /**
    * The principal behind an `Authorization: Bearer …` header. Looked up on
@@ -37,19 +71,7 @@ export class TokenService {
   async authenticate(header: string | undefined): Promise<Principal> {
     const match = header ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
     if (!match || match[1].length > MAX_TOKEN_CHARS) throw new UnauthenticatedError();
-    const rows: {
-      id: string;
-      role: TokenRole;
-      environment_id: string | null;
-      space_id: string | null;
-      stale: boolean;
-    }[] = await this.db.query(
-      `SELECT id, role, environment_id, space_id,
-              (last_used_at IS NULL OR last_used_at < now() - $2 * interval '1 millisecond') AS stale
-         FROM api_token WHERE token_hash = $1 AND revoked_at IS NULL`,
-      [hashToken(match[1]), LAST_USED_RESOLUTION_MS],
-    );
-    const row = rows[0];
+    const row = await this.lookups.load(hashToken(match[1]).toString('hex'));
     if (!row) throw new UnauthenticatedError('the token is unknown or revoked');
     if (row.stale) await this.db.query(`UPDATE api_token SET last_used_at = now() WHERE id = $1`, [row.id]);
     return { tokenId: row.id, role: row.role, environmentId: row.environment_id, spaceId: row.space_id };

@@ -1,10 +1,8 @@
-import { randomUUID } from 'node:crypto';
-
 import type { DataSource } from 'typeorm';
 
 import { AuditAction, AuditEvent, type Secret, type SecretScope } from '../../entities';
 import { BadUserInputError } from '../../errors';
-import type { Queryable } from '../secret/secret.repository';
+import type { Queryable } from '../../db/statements';
 import { checkOptional, idSchema } from '../validation';
 
 /** Who acted: a token, or (null) the CLI and start-up tasks. */
@@ -62,29 +60,65 @@ function decodeCursor(cursor: string): string {
  * change they describe, or (for value reads) once per request, always as one
  * statement however many records there are.
  */
-export class AuditService {
-  constructor(private readonly db: DataSource) {}
+interface PendingAppend {
+  readonly records: readonly AuditRecord[];
+  resolve(): void;
+  reject(error: unknown): void;
+}
 
+export class AuditService {
+  private pending: PendingAppend[] = [];
+
+  constructor(
+    private readonly db: DataSource,
+    /** Prepared statements, for the group-committed read records. */
+    private readonly prepared: Queryable = db,
+  ) {}
+
+  /**
+   * Group commit for value reads: the records of every request that asks in
+   * the same turn of the event loop go into one INSERT, and each request's
+   * promise settles when that statement has committed (or failed), so a
+   * response still waits for its own audit records.
+   */
+  appendSoon(records: readonly AuditRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({ records, resolve, reject });
+      if (this.pending.length === 1) setImmediate(() => void this.flushPending());
+    });
+  }
+
+  private async flushPending(): Promise<void> {
+    const batch = this.pending;
+    this.pending = [];
+    try {
+      await this.append(
+        batch.flatMap((p) => p.records),
+        this.prepared,
+      );
+      for (const p of batch) p.resolve();
+    } catch (error) {
+      for (const p of batch) p.reject(error);
+    }
+  }
+
+  /*
+   * One statement for any number of records. They travel as one JSON
+   * document: serialising it is one JSON.stringify, where array parameters
+   * cost the driver an escaped string per element.
+   */
   async append(records: readonly AuditRecord[], db: Queryable = this.db): Promise<void> {
     if (records.length === 0) return;
-    const column = <K extends keyof AuditRecord>(key: K) => records.map((r) => r[key] ?? null);
     await db.query(
       `INSERT INTO audit_event
          (id, action, token_id, environment_id, space_id, secret_id, secret_name, secret_version, source, subject_token_id)
-       SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[],
-                            $7::text[], $8::int[], $9::varchar[], $10::uuid[])`,
-      [
-        records.map(() => randomUUID()),
-        column('action'),
-        column('tokenId'),
-        column('environmentId'),
-        column('spaceId'),
-        column('secretId'),
-        column('secretName'),
-        column('secretVersion'),
-        column('source'),
-        column('subjectTokenId'),
-      ],
+       SELECT gen_random_uuid(), r.action, r."tokenId", r."environmentId", r."spaceId", r."secretId",
+              r."secretName", r."secretVersion", r.source, r."subjectTokenId"
+         FROM jsonb_to_recordset($1::jsonb) AS r (
+           action varchar, "tokenId" uuid, "environmentId" uuid, "spaceId" uuid, "secretId" uuid,
+           "secretName" text, "secretVersion" int, source varchar, "subjectTokenId" uuid)`,
+      [JSON.stringify(records)],
     );
   }
 
@@ -117,7 +151,7 @@ export class ReadAuditBuffer {
   private pending: AuditRecord[] = [];
 
   constructor(
-    private readonly audit: Pick<AuditService, 'append'>,
+    private readonly audit: Pick<AuditService, 'appendSoon'>,
     private readonly actor: Actor,
   ) {}
 
@@ -132,6 +166,6 @@ export class ReadAuditBuffer {
   async flush(): Promise<void> {
     const records = this.pending;
     this.pending = [];
-    await this.audit.append(records);
+    await this.audit.appendSoon(records);
   }
 }

@@ -1,18 +1,17 @@
 import { createHash } from 'node:crypto';
 
+import type { Queryable } from '../../db/statements';
 import { Secret } from '../../entities';
+
+export type { Queryable };
 
 /*
  * Hand-written SQL for the secret table: these statements are the hot path
  * (every listener read) and the write path's locking protocol, so they are
- * explicit. Rows are hydrated by hand; TypeORM's generic hydration costs
+ * explicit. Reads are given the prepared-statement runner (db/statements.ts). Rows are hydrated by hand; TypeORM's generic hydration costs
  * more per row than the decryption that follows it.
  * UPDATE and DELETE are wrapped in a CTE so every statement returns plain rows.
  */
-
-export interface Queryable {
-  query(sql: string, parameters?: unknown[]): Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-}
 
 interface SecretRow {
   id: string;
@@ -62,20 +61,45 @@ export async function findSecretsInScopes(
   return rows.map(hydrate);
 }
 
-/** The environment-level row and (with a space) the space-level row of one name. */
-export async function findSecretsByName(
+export interface ScopeRow {
+  environment_id: string;
+  space_id: string | null;
+  current_key_version: number;
+}
+
+/**
+ * A scope (a space with its environment, or an environment alone) and the
+ * rows of one name in it, environment-level and space-level, in one
+ * statement. `scope` is undefined when the ids match nothing.
+ */
+export async function findScopeAndSecretsByName(
   db: Queryable,
-  name: string,
-  environmentId: string,
+  environmentId: string | null,
   spaceId: string | null,
-): Promise<Secret[]> {
-  const rows: SecretRow[] = await db.query(
-    `SELECT ${COLUMNS} FROM secret WHERE environment_id = $1 AND name_digest = $2 AND space_id IS NULL
-     UNION ALL
-     SELECT ${COLUMNS} FROM secret WHERE space_id = $3 AND name_digest = $2 AND environment_id = $1`,
-    [environmentId, nameDigest(name), spaceId],
-  );
-  return rows.map(hydrate).filter((s) => s.name === name);
+  name: string,
+): Promise<{ scope: ScopeRow | undefined; secrets: Secret[] }> {
+  const rows: (SecretRow & { scope_environment_id: string; scope_space_id: string | null; scope_key_version: number })[] =
+    await db.query(
+      `WITH scope AS (
+         SELECT s.environment_id, s.id AS space_id, e.current_key_version
+           FROM space s JOIN environment e ON e.id = s.environment_id WHERE s.id = $2::uuid
+         UNION ALL
+         SELECT e.id, NULL::uuid, e.current_key_version FROM environment e WHERE $2::uuid IS NULL AND e.id = $1::uuid)
+       SELECT sc.environment_id AS scope_environment_id, sc.space_id AS scope_space_id,
+              sc.current_key_version AS scope_key_version, x.*
+         FROM scope sc
+         LEFT JOIN LATERAL (
+           SELECT ${COLUMNS} FROM secret WHERE environment_id = sc.environment_id AND name_digest = $3 AND space_id IS NULL
+           UNION ALL
+           SELECT ${COLUMNS} FROM secret WHERE space_id = sc.space_id AND name_digest = $3) x ON true`,
+      [environmentId, spaceId, nameDigest(name)],
+    );
+  const first = rows[0];
+  if (!first) return { scope: undefined, secrets: [] };
+  return {
+    scope: { environment_id: first.scope_environment_id, space_id: first.scope_space_id, current_key_version: first.scope_key_version },
+    secrets: rows.filter((r) => r.id !== null && r.name === name).map(hydrate),
+  };
 }
 
 export async function findSecretById(db: Queryable, id: string): Promise<Secret | undefined> {

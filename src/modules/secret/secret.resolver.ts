@@ -1,7 +1,6 @@
 import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 
 import { Environment, Secret, Space, TokenRole } from '../../entities';
-import { READ_VALUE } from '../access/auth-checker';
 import type { Context } from '../context';
 import type { SecretService } from './secret.service';
 import { EffectiveSecret, UpsertSecretInput } from './secret.types';
@@ -23,7 +22,7 @@ export class SecretResolver {
     @Arg('spaceId', () => ID, { nullable: true }) spaceId: string | null,
     @Ctx() { access }: Context,
   ): Promise<EffectiveSecret> {
-    return this.service.resolve(name, await this.service.resolveScope({ environmentId, spaceId }, access));
+    return this.service.resolve(name, { environmentId, spaceId }, access);
   }
 
   @Authorized()
@@ -59,10 +58,9 @@ export class SecretResolver {
     return secret.spaceId === null ? null : loaders.space.load(secret.spaceId);
   }
 
-  @Authorized(READ_VALUE)
   @FieldResolver(() => String, { description: 'Decrypted on demand, only when selected. LISTENER tokens only.' })
-  value(@Root() secret: Secret, @Ctx() { readAudit }: Context): Promise<string> {
-    return this.service.reveal(secret, readAudit);
+  value(@Root() secret: Secret, @Ctx() context: Context): string | Promise<string> {
+    return this.service.reveal(secret, context);
   }
 }
 
@@ -70,9 +68,8 @@ export class SecretResolver {
 export class EffectiveSecretResolver {
   constructor(private readonly service: SecretService) {}
 
-  @Authorized(READ_VALUE)
   @FieldResolver(() => String, { description: 'Decrypted on demand, only when selected. LISTENER tokens only.' })
-  value(@Root() effective: EffectiveSecret, @Ctx() { readAudit }: Context): Promise<string> {
-    return this.service.reveal(effective.secret, readAudit);
+  value(@Root() effective: EffectiveSecret, @Ctx() context: Context): string | Promise<string> {
+    return this.service.reveal(effective.secret, context);
   }
 }

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 
 import type { DataSource } from 'typeorm';
 
-import { sealValue } from '../../crypto/envelope';
+import { dekKeyVersion, openValue, sealValue } from '../../crypto/envelope';
 import type { EnvironmentKeyring } from '../../crypto/keyring';
 import { constraintViolation, isRetryableConflict } from '../../db/pg-errors';
+import type { Queryable } from '../../db/statements';
 import { AuditAction, type Secret } from '../../entities';
 import {
   BadUserInputError,
@@ -26,11 +27,12 @@ import {
 import { resolveEffectiveSecrets, resolveSecret, type ResolvedSecret } from './resolution';
 import {
   deleteSecretById,
-  findSecretsByName,
+  findScopeAndSecretsByName,
   findSecretsInScopes,
   insertSecret,
   lockSecretForWrite,
   updateSecretValue,
+  type ScopeRow,
 } from './secret.repository';
 
 /** Where a read or write applies: an environment, optionally narrowed to one of its spaces. */
@@ -44,10 +46,47 @@ export interface ScopeArgs {
   readonly spaceId?: unknown;
 }
 
+/** What a request brings to read a value: who asks, and where its reads are noted. */
+export interface ValueReader {
+  readonly access: AccessPolicy;
+  readonly readAudit: Pick<ReadAuditBuffer, 'secretRead'>;
+}
+
 export interface UpsertSecretCommand extends ScopeArgs {
   readonly name: unknown;
   readonly value: unknown;
   readonly expectedVersion?: unknown;
+}
+
+export type CheckedScope = Scope & { currentKeyVersion: number };
+
+interface ScopeRequest {
+  readonly environmentId?: string;
+  readonly spaceId?: string;
+  readonly access?: AccessPolicy;
+}
+
+/** Validated ids, with a listener's binding applied; at least one of them is set. */
+function scopeRequest(args: ScopeArgs, access?: AccessPolicy): ScopeRequest {
+  const scoped = access ? access.scopeArgs(args) : args;
+  const environmentId = checkOptional(idSchema, 'environmentId', scoped.environmentId);
+  const spaceId = checkOptional(idSchema, 'spaceId', scoped.spaceId);
+  if (!environmentId && !spaceId) throw new BadUserInputError('environmentId', 'environmentId or spaceId is required');
+  return { environmentId, spaceId, access };
+}
+
+/** The verdict on a looked-up scope row (absent when the ids matched nothing). */
+function checkScope({ environmentId, spaceId, access }: ScopeRequest, row: ScopeRow | undefined): CheckedScope {
+  const hidden = access !== undefined && !access.isAdmin;
+  if (!row && hidden) throw new ForbiddenError('outside this token’s reach');
+  if (!row) throw spaceId ? new NotFoundError('space', 'spaceId') : new NotFoundError('environment', 'environmentId');
+  if (access && !access.canSee({ environmentId: row.environment_id, spaceId: row.space_id })) {
+    throw new ForbiddenError('outside this token’s reach');
+  }
+  if (environmentId && row.environment_id !== environmentId) {
+    throw new BadUserInputError('spaceId', 'spaceId does not belong to environmentId');
+  }
+  return { environmentId: row.environment_id, spaceId: row.space_id, currentKeyVersion: row.current_key_version };
 }
 
 /* Lost insert races and key-version changes are retried; more than this means something is wrong. */
@@ -56,8 +95,10 @@ const MAX_WRITE_ATTEMPTS = 8;
 export class SecretService {
   constructor(
     private readonly db: DataSource,
-    private readonly keyring: Pick<EnvironmentKeyring, 'key' | 'open'>,
+    private readonly keyring: Pick<EnvironmentKeyring, 'key' | 'cached' | 'open'>,
     private readonly audit: Pick<AuditService, 'append'>,
+    /** Prepared statements for the reads (db/statements.ts). */
+    private readonly reads: Queryable = db,
   ) {}
 
   /**
@@ -67,60 +108,68 @@ export class SecretService {
    * listener's binding applies, and anything outside it is FORBIDDEN whether
    * or not it exists, so other environments' ids are never confirmed.
    */
-  async resolveScope(args: ScopeArgs, access?: AccessPolicy): Promise<Scope & { currentKeyVersion: number }> {
-    const scoped = access ? access.scopeArgs(args) : args;
-    const hidden = access !== undefined && !access.isAdmin;
-    const environmentId = checkOptional(idSchema, 'environmentId', scoped.environmentId);
-    const spaceId = checkOptional(idSchema, 'spaceId', scoped.spaceId);
-    if (!environmentId && !spaceId) {
-      throw new BadUserInputError('environmentId', 'environmentId or spaceId is required');
-    }
-    const rows: { environment_id: string; space_id: string | null; current_key_version: number }[] = spaceId
-      ? await this.db.query(
+  async resolveScope(args: ScopeArgs, access?: AccessPolicy): Promise<CheckedScope> {
+    const request = scopeRequest(args, access);
+    const rows: ScopeRow[] = request.spaceId
+      ? await this.reads.query(
           `SELECT s.environment_id, s.id AS space_id, e.current_key_version
              FROM space s JOIN environment e ON e.id = s.environment_id WHERE s.id = $1`,
-          [spaceId],
+          [request.spaceId],
         )
-      : await this.db.query(
+      : await this.reads.query(
           `SELECT id AS environment_id, NULL AS space_id, current_key_version FROM environment WHERE id = $1`,
-          [environmentId],
+          [request.environmentId],
         );
-    const row = rows[0];
-    if (!row && hidden) throw new ForbiddenError('outside this token’s reach');
-    if (!row) throw spaceId ? new NotFoundError('space', 'spaceId') : new NotFoundError('environment', 'environmentId');
-    if (access && !access.canSee({ environmentId: row.environment_id, spaceId: row.space_id })) {
-      throw new ForbiddenError('outside this token’s reach');
-    }
-    if (environmentId && row.environment_id !== environmentId) {
-      throw new BadUserInputError('spaceId', 'spaceId does not belong to environmentId');
-    }
-    return { environmentId: row.environment_id, spaceId: row.space_id, currentKeyVersion: row.current_key_version };
+    return checkScope(request, rows[0]);
   }
 
-  /** One name, resolved in a checked scope: the space's row wins, else the environment's. */
-  async resolve(name: unknown, scope: Scope): Promise<ResolvedSecret> {
+  /**
+   * One name, as `secret(name, environmentId, spaceId)` asks: the scope's
+   * checks of resolveScope, then the space's own row wins, else the
+   * environment's. One statement fetches the scope and the candidate rows:
+   * this is the listener's hot path.
+   */
+  async resolve(name: unknown, args: ScopeArgs, access?: AccessPolicy): Promise<ResolvedSecret> {
     const checkedName = check(secretNameSchema, 'name', name);
-    const candidates = await findSecretsByName(this.db, checkedName, scope.environmentId, scope.spaceId);
-    const resolved = resolveSecret(checkedName, candidates);
+    const request = scopeRequest(args, access);
+    const { scope, secrets } = await findScopeAndSecretsByName(this.reads, request.environmentId ?? null, request.spaceId ?? null, checkedName);
+    checkScope(request, scope);
+    const resolved = resolveSecret(checkedName, secrets);
     if (!resolved) throw new SecretNotFoundError(checkedName);
     return resolved;
   }
 
   /** The effective list of a checked scope, sorted by name. */
   async effective(scope: Scope): Promise<ResolvedSecret[]> {
-    const rows = await findSecretsInScopes(this.db, [scope.environmentId], scope.spaceId ? [scope.spaceId] : []);
+    const rows = await findSecretsInScopes(this.reads, [scope.environmentId], scope.spaceId ? [scope.spaceId] : []);
     return resolveEffectiveSecrets(
       rows.filter((s) => s.spaceId === null),
       rows.filter((s) => s.spaceId !== null),
     );
   }
 
-  /** Decrypts one row's value and notes the read for the audit log (written once per request). */
-  async reveal(secret: Secret, readAudit: Pick<ReadAuditBuffer, 'secretRead'>): Promise<string> {
+  /**
+   * The one way a request decrypts a value (GraphQL `value` fields and REST
+   * alike): the field-level check of DESIGN §6 (only a LISTENER, only inside
+   * its binding), the decryption, and the note for the audit log. With the
+   * environment key cached it answers synchronously, which keeps a list of
+   * thousands of values free of a promise per value.
+   */
+  reveal(secret: Secret, { access, readAudit }: ValueReader): string | Promise<string> {
+    if (access.isAdmin) throw new ForbiddenError('ADMIN tokens may write values but never read them');
+    if (!access.canReadValue(secret)) throw new ForbiddenError('outside this token’s reach');
     const { id: secretId, environmentId, spaceId, name, version } = secret;
-    const value = await this.keyring.open(secret, { secretId, environmentId, spaceId, name, version });
-    readAudit.secretRead(secret);
-    return value;
+    const owner = { secretId, environmentId, spaceId, name, version };
+    const key = this.keyring.cached(environmentId, dekKeyVersion(secret.wrappedDek));
+    if (key) {
+      const value = openValue(secret, owner, key);
+      readAudit.secretRead(secret);
+      return value;
+    }
+    return this.keyring.open(secret, owner).then((value) => {
+      readAudit.secretRead(secret);
+      return value;
+    });
   }
 
   /**
