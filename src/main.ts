@@ -26,6 +26,13 @@ async function main(): Promise<void> {
     'secretspace listening',
   );
 
+  // Warm the cipher provider (gcp-kms loads its client lazily) so the first request does not pay for it.
+  const provider = container.registry.active;
+  provider.check().then(
+    () => logger.info({ cipherProvider: provider.id }, 'cipher provider ready'),
+    () => logger.warn({ cipherProvider: provider.id }, 'cipher provider not reachable yet; /readyz reports it'),
+  );
+
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;

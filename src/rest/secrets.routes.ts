@@ -80,9 +80,9 @@ export async function secretsRoutes(app: FastifyInstance, { container }: { conta
     const context = await contextOf(request);
     const query = parseShape(listQuery, request.query, 'query');
     if (context.access.isAdmin) throw new ForbiddenError('ADMIN tokens may write values but never read them');
-    const scope = await secrets.resolveScope({ environmentId: query.environmentId, spaceId: query.spaceId || undefined }, context.access);
+    const effective = await secrets.effectiveIn({ environmentId: query.environmentId, spaceId: query.spaceId || undefined }, context.access);
     const data: RestSecret[] = [];
-    for (const { secret } of await secrets.effective(scope)) {
+    for (const { secret } of effective) {
       const value = secrets.reveal(secret, context); // synchronous while the environment key is cached
       data.push(toRest(secret, typeof value === 'string' ? value : await value));
     }

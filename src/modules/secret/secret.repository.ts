@@ -78,28 +78,61 @@ export async function findScopeAndSecretsByName(
   spaceId: string | null,
   name: string,
 ): Promise<{ scope: ScopeRow | undefined; secrets: Secret[] }> {
-  const rows: (SecretRow & { scope_environment_id: string; scope_space_id: string | null; scope_key_version: number })[] =
-    await db.query(
-      `WITH scope AS (
-         SELECT s.environment_id, s.id AS space_id, e.current_key_version
-           FROM space s JOIN environment e ON e.id = s.environment_id WHERE s.id = $2::uuid
+  const rows: ScopedSecretRow[] = await db.query(
+    `WITH ${SCOPE_CTE}
+     SELECT sc.environment_id AS scope_environment_id, sc.space_id AS scope_space_id,
+            sc.current_key_version AS scope_key_version, x.*
+       FROM scope sc
+       LEFT JOIN LATERAL (
+         SELECT ${COLUMNS} FROM secret WHERE environment_id = sc.environment_id AND name_digest = $3 AND space_id IS NULL
          UNION ALL
-         SELECT e.id, NULL::uuid, e.current_key_version FROM environment e WHERE $2::uuid IS NULL AND e.id = $1::uuid)
-       SELECT sc.environment_id AS scope_environment_id, sc.space_id AS scope_space_id,
-              sc.current_key_version AS scope_key_version, x.*
-         FROM scope sc
-         LEFT JOIN LATERAL (
-           SELECT ${COLUMNS} FROM secret WHERE environment_id = sc.environment_id AND name_digest = $3 AND space_id IS NULL
-           UNION ALL
-           SELECT ${COLUMNS} FROM secret WHERE space_id = sc.space_id AND name_digest = $3) x ON true`,
-      [environmentId, spaceId, nameDigest(name)],
-    );
+         SELECT ${COLUMNS} FROM secret WHERE space_id = sc.space_id AND name_digest = $3) x ON true`,
+    [environmentId, spaceId, nameDigest(name)],
+  );
+  const { scope, secrets } = splitScopeRows(rows);
+  return { scope, secrets: secrets.filter((s) => s.name === name) };
+}
+
+/* $1 environment id, $2 space id: the space with its environment, or (without a space) the environment. */
+const SCOPE_CTE = `scope AS (
+  SELECT s.environment_id, s.id AS space_id, e.current_key_version
+    FROM space s JOIN environment e ON e.id = s.environment_id WHERE s.id = $2::uuid
+  UNION ALL
+  SELECT e.id, NULL::uuid, e.current_key_version FROM environment e WHERE $2::uuid IS NULL AND e.id = $1::uuid)`;
+
+type ScopedSecretRow = SecretRow & { scope_environment_id: string; scope_space_id: string | null; scope_key_version: number };
+
+function splitScopeRows(rows: ScopedSecretRow[]): { scope: ScopeRow | undefined; secrets: Secret[] } {
   const first = rows[0];
   if (!first) return { scope: undefined, secrets: [] };
   return {
     scope: { environment_id: first.scope_environment_id, space_id: first.scope_space_id, current_key_version: first.scope_key_version },
-    secrets: rows.filter((r) => r.id !== null && r.name === name).map(hydrate),
+    secrets: rows.filter((r) => r.id !== null).map(hydrate),
   };
+}
+
+/**
+ * A scope and every row of its effective list (the environment's rows and,
+ * for a space, the space's rows) in one statement. `scope` is undefined when
+ * the ids match nothing.
+ */
+export async function findScopeAndSecrets(
+  db: Queryable,
+  environmentId: string | null,
+  spaceId: string | null,
+): Promise<{ scope: ScopeRow | undefined; secrets: Secret[] }> {
+  const rows: ScopedSecretRow[] = await db.query(
+    `WITH ${SCOPE_CTE}
+     SELECT sc.environment_id AS scope_environment_id, sc.space_id AS scope_space_id,
+            sc.current_key_version AS scope_key_version, x.*
+       FROM scope sc
+       LEFT JOIN LATERAL (
+         SELECT ${COLUMNS} FROM secret WHERE environment_id = sc.environment_id AND space_id IS NULL
+         UNION ALL
+         SELECT ${COLUMNS} FROM secret WHERE space_id = sc.space_id) x ON true`,
+    [environmentId, spaceId],
+  );
+  return splitScopeRows(rows);
 }
 
 export async function findSecretById(db: Queryable, id: string): Promise<Secret | undefined> {

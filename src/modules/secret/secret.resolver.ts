@@ -30,10 +30,9 @@ export class SecretResolver {
   async effectiveSecrets(
     @Arg('environmentId', () => ID, { nullable: true }) environmentId: string | null,
     @Arg('spaceId', () => ID, { nullable: true }) spaceId: string | null,
-    @Ctx() { access, loaders }: Context,
+    @Ctx() { access }: Context,
   ): Promise<EffectiveSecret[]> {
-    const scope = await this.service.resolveScope({ environmentId, spaceId }, access);
-    return loaders.effectiveSecrets.load({ environmentId: scope.environmentId, spaceId: scope.spaceId });
+    return this.service.effectiveIn({ environmentId, spaceId }, access);
   }
 
   @Authorized(TokenRole.ADMIN)

@@ -27,8 +27,8 @@ import {
 import { resolveEffectiveSecrets, resolveSecret, type ResolvedSecret } from './resolution';
 import {
   deleteSecretById,
+  findScopeAndSecrets,
   findScopeAndSecretsByName,
-  findSecretsInScopes,
   insertSecret,
   lockSecretForWrite,
   updateSecretValue,
@@ -139,12 +139,14 @@ export class SecretService {
     return resolved;
   }
 
-  /** The effective list of a checked scope, sorted by name. */
-  async effective(scope: Scope): Promise<ResolvedSecret[]> {
-    const rows = await findSecretsInScopes(this.reads, [scope.environmentId], scope.spaceId ? [scope.spaceId] : []);
+  /** The effective list of a scope given by arguments, checked as resolveScope does, in one statement. */
+  async effectiveIn(args: ScopeArgs, access?: AccessPolicy): Promise<ResolvedSecret[]> {
+    const request = scopeRequest(args, access);
+    const { scope, secrets } = await findScopeAndSecrets(this.reads, request.environmentId ?? null, request.spaceId ?? null);
+    checkScope(request, scope);
     return resolveEffectiveSecrets(
-      rows.filter((s) => s.spaceId === null),
-      rows.filter((s) => s.spaceId !== null),
+      secrets.filter((s) => s.spaceId === null),
+      secrets.filter((s) => s.spaceId !== null),
     );
   }
 
