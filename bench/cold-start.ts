@@ -1,0 +1,210 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+
+import { startFakeKms } from '../test/support/fake-kms';
+import type { ScenarioResult } from './report';
+import { seedEnvironments, valueFor } from './seed';
+import { startServer, type RunningServer } from './server';
+import { peakRssMbOf, type RssSampler } from './system';
+
+/*
+ * Scenario 5: the first read after a restart, with Cloud KMS faked on
+ * loopback (real gRPC, real client) answering in 50 ms. Every environment's
+ * key is wrapped by KMS; a restart starts with an empty key cache, so each
+ * environment's first read costs one Decrypt and no read after it costs one.
+ *
+ *   in-process restart: a new container and server in this process
+ *     (module loading already paid), first reads one environment at a time,
+ *     then a warm read of each;
+ *   process restart: `node dist/src/main.js` from scratch, and every
+ *     environment read 4 times at once (concurrent misses must share a call).
+ */
+
+export const KMS_LATENCY_MS = 50;
+const READS_PER_ENVIRONMENT_IN_BURST = 4;
+const MAIN = path.join(__dirname, '..', 'src', 'main.js');
+
+const READ = 'query Read($n: String!, $e: ID) { secret(name: $n, environmentId: $e) { value source } }';
+
+interface Environment {
+  readonly environmentId: string;
+  readonly token: string;
+  readonly names: string[];
+}
+
+async function timedRead(url: string, environment: Environment, name: string): Promise<{ ms: number; ok: boolean }> {
+  const started = performance.now();
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${environment.token}` },
+    body: JSON.stringify({ query: READ, variables: { n: name, e: environment.environmentId } }),
+  });
+  const body = (await response.json()) as { data?: { secret?: { value?: string } }; errors?: unknown[] };
+  const ms = performance.now() - started;
+  const ok = response.status === 200 && !body.errors && body.data?.secret?.value === valueFor(environment.environmentId, name);
+  return { ms, ok };
+}
+
+const percentile = (values: readonly number[], p: number) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+};
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
+    });
+  });
+}
+
+async function startServerProcess(env: Record<string, string>): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing (the bench build compiles it)`);
+  const port = await freePort();
+  const child = spawn(process.execPath, [MAIN], {
+    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), METADATA_SERVER_DETECTION: 'none', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr!.on('data', (chunk) => (stderr += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`server process exited with ${child.exitCode}: ${stderr}`);
+    if (Date.now() > deadline) throw new Error(`server process did not answer /healthz: ${stderr}`);
+    const ok = await fetch(`${url}/healthz`).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  return {
+    url,
+    pid: child.pid!,
+    async stop() {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+export async function coldStart(options: {
+  env: Record<string, string>;
+  environments: number;
+  rss: RssSampler;
+  /** Receives the ids of the environments created, for clean-up. */
+  created: string[];
+}): Promise<ScenarioResult[]> {
+  const kms = await startFakeKms({ latencyMs: 0 });
+  const kmsEnv = { ...options.env, CIPHER_PROVIDER: 'gcp-kms', GCP_KMS_KEY_NAME: kms.keyName, GCP_KMS_ENDPOINT: kms.endpoint };
+  let server: RunningServer | undefined;
+  try {
+    server = await startServer(kmsEnv);
+    const environments = await seedEnvironments(server.container, `bench cold ${Date.now()}`, options.environments, 3);
+    options.created.push(...environments.map((e) => e.environmentId));
+    await server.close();
+    server = undefined;
+
+    /* In-process restart: empty key cache, one environment after another. */
+    kms.reset();
+    kms.setLatency(KMS_LATENCY_MS);
+    options.rss.takePeakMb();
+    let started = performance.now();
+    server = await startServer(kmsEnv);
+    const inProcessStartupMs = performance.now() - started;
+    const first: number[] = [];
+    const warm: number[] = [];
+    let errors = 0;
+    for (const environment of environments) {
+      const read = await timedRead(server.url, environment, environment.names[0]);
+      first.push(read.ms);
+      if (!read.ok) errors++;
+    }
+    for (const environment of environments) {
+      const read = await timedRead(server.url, environment, environment.names[1]);
+      warm.push(read.ms);
+      if (!read.ok) errors++;
+    }
+    const inProcessCalls = { ...kms.calls };
+    await server.close();
+    server = undefined;
+    const inProcessRss = options.rss.takePeakMb();
+
+    /* Process restart: a new `node dist/src/main.js`, then every environment read at once. */
+    kms.reset();
+    kms.setLatency(KMS_LATENCY_MS);
+    started = performance.now();
+    const child = await startServerProcess(kmsEnv);
+    const processStartupMs = performance.now() - started;
+    const burst: number[] = [];
+    let burstErrors = 0;
+    started = performance.now();
+    await Promise.all(
+      environments.flatMap((environment) =>
+        Array.from({ length: READS_PER_ENVIRONMENT_IN_BURST }, async (_, i) => {
+          const read = await timedRead(child.url, environment, environment.names[i % environment.names.length]);
+          burst.push(read.ms);
+          if (!read.ok) burstErrors++;
+        }),
+      ),
+    );
+    const burstMs = performance.now() - started;
+    const processCalls = { ...kms.calls };
+    const childRss = peakRssMbOf(child.pid);
+    await child.stop();
+
+    const n = environments.length;
+    return [
+      {
+        id: 'cold-inprocess',
+        scenario: 5,
+        label: `cold: 1st read/env after in-process restart (${n} envs, one at a time)`,
+        requests: n,
+        p50: percentile(first, 50),
+        p99: percentile(first, 99),
+        mean: first.reduce((a, b) => a + b, 0) / n,
+        errors,
+        peakRssMb: inProcessRss,
+        notes: `startup ${inProcessStartupMs.toFixed(0)} ms; KMS Decrypt calls ${inProcessCalls.decrypt} for ${n} environments; warm read p50 ${percentile(warm, 50).toFixed(1)} ms`,
+        extra: {
+          environments: n,
+          kmsLatencyMs: KMS_LATENCY_MS,
+          startupMs: inProcessStartupMs,
+          kmsCalls: inProcessCalls,
+          firstReadMs: first,
+          warmReadP50Ms: percentile(warm, 50),
+          warmReadP99Ms: percentile(warm, 99),
+        },
+      },
+      {
+        id: 'cold-process',
+        scenario: 5,
+        label: `cold: new server process, ${n} envs × ${READS_PER_ENVIRONMENT_IN_BURST} reads at once`,
+        requests: burst.length,
+        p50: percentile(burst, 50),
+        p99: percentile(burst, 99),
+        mean: burst.reduce((a, b) => a + b, 0) / burst.length,
+        errors: burstErrors,
+        peakRssMb: childRss ?? Number.NaN,
+        notes: `spawn→/healthz ${processStartupMs.toFixed(0)} ms; burst ${burstMs.toFixed(0)} ms; KMS Decrypt calls ${processCalls.decrypt} for ${n} environments`,
+        extra: {
+          environments: n,
+          readsPerEnvironment: READS_PER_ENVIRONMENT_IN_BURST,
+          kmsLatencyMs: KMS_LATENCY_MS,
+          startupMs: processStartupMs,
+          burstMs,
+          kmsCalls: processCalls,
+        },
+      },
+    ];
+  } finally {
+    await server?.close();
+    await kms.stop();
+  }
+}
