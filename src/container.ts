@@ -1,3 +1,6 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+
 import type { GraphQLSchema } from 'graphql';
 
 import type { Config } from './config';
@@ -22,6 +25,8 @@ import { SpaceResolver } from './modules/space/space.resolver';
 import { SpaceService } from './modules/space/space.service';
 import { buildAppSchema } from './schema';
 
+export const ADMIN_TOKEN_FILE = 'admin.token';
+
 /** Everything the server, the CLI and the tests need, wired once. */
 export interface Container {
   readonly config: Config;
@@ -38,6 +43,20 @@ export interface Container {
   /** The per-request state of an authenticated GraphQL request. */
   createContext(principal: Principal): Context;
   close(): Promise<void>;
+}
+
+/**
+ * The embedded quick start has no other way to get a first token (the CLI
+ * cannot open DATA_DIR while the server runs), so the first start writes one
+ * to DATA_DIR/admin.token (mode 0600) when no active ADMIN token exists. The
+ * log names the file, never the token.
+ */
+async function writeFirstAdminToken(config: Config, logger: Logger, tokens: TokenService): Promise<void> {
+  const token = await tokens.createFirstAdminToken();
+  if (!token) return;
+  const file = path.join(config.dataDir, ADMIN_TOKEN_FILE);
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  logger.warn({ file }, 'created an ADMIN token for the embedded database; read it from this file');
 }
 
 /** The composition root: providers → database → services → resolvers → schema. */
@@ -60,6 +79,7 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
   const secrets = new SecretService(db, keyring, audit, prepared);
 
   if (config.bootstrapAdminToken) await tokens.ensureBootstrapToken(config.bootstrapAdminToken);
+  else if (config.embedded) await writeFirstAdminToken(config, logger, tokens);
 
   const resolverInstances = new Map<unknown, unknown>([
     [EnvironmentResolver, new EnvironmentResolver(environments)],

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -72,10 +72,18 @@ it('serves, resolves overrides, survives concurrent writes, and keeps data acros
   }
 });
 
-it('refuses a second server on the same data directory', async () => {
+it('writes a first ADMIN token to DATA_DIR when none is configured, and refuses a second server there', async () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'ss-embedded-lock-'));
-  const first = await startServerProcess({ DATA_DIR: dir }, await freePort());
+  const first = await startServerProcess({ DATA_DIR: dir, BOOTSTRAP_ADMIN_TOKEN: '' }, await freePort());
   try {
+    const file = path.join(dir, 'admin.token');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    const token = readFileSync(file, 'utf8').trim();
+    expect(token).toMatch(/^sst_/);
+    expect(first.output()).toContain(file);
+    expect(first.output()).not.toContain(token);
+    const viewer = await gqlAt(first.url, `{ viewer { role } }`, {}, token);
+    expect(viewer.data).toEqual({ viewer: { role: 'ADMIN' } });
     await expect(startServerProcess({ DATA_DIR: dir }, await freePort())).rejects.toThrow(/in use by process/);
   } finally {
     await first.stop();

@@ -1,7 +1,7 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 
 import DataLoader from 'dataloader';
-import type { DataSource } from 'typeorm';
+import { IsNull, type DataSource } from 'typeorm';
 
 import { constraintViolation } from '../../db/pg-errors';
 import type { Queryable } from '../../db/statements';
@@ -132,6 +132,13 @@ export class TokenService {
     } catch (error) {
       if (constraintViolation(error)?.constraint !== 'api_token_hash_key') throw error; // another instance won
     }
+  }
+
+  /** A new ADMIN token when no active one exists (the embedded quick start); undefined otherwise. */
+  async createFirstAdminToken(): Promise<string | undefined> {
+    const active = await this.db.getRepository(ApiToken).existsBy({ role: TokenRole.ADMIN, revokedAt: IsNull() });
+    if (active) return undefined;
+    return (await this.create({ name: 'generated at first start', role: TokenRole.ADMIN }, { tokenId: null })).token;
   }
 
   private async listenerEnvironment(environmentId: string | null, spaceId: string | null): Promise<string> {
