@@ -79,14 +79,7 @@ export async function findScopeAndSecretsByName(
   name: string,
 ): Promise<{ scope: ScopeRow | undefined; secrets: Secret[] }> {
   const rows: ScopedSecretRow[] = await db.query(
-    `WITH ${SCOPE_CTE}
-     SELECT sc.environment_id AS scope_environment_id, sc.space_id AS scope_space_id,
-            sc.current_key_version AS scope_key_version, x.*
-       FROM scope sc
-       LEFT JOIN LATERAL (
-         SELECT ${COLUMNS} FROM secret WHERE environment_id = sc.environment_id AND name_digest = $3 AND space_id IS NULL
-         UNION ALL
-         SELECT ${COLUMNS} FROM secret WHERE space_id = sc.space_id AND name_digest = $3) x ON true`,
+    scopedSelect(`name_digest = $3 AND`),
     [environmentId, spaceId, nameDigest(name)],
   );
   const { scope, secrets } = splitScopeRows(rows);
@@ -99,6 +92,16 @@ const SCOPE_CTE = `scope AS (
     FROM space s JOIN environment e ON e.id = s.environment_id WHERE s.id = $2::uuid
   UNION ALL
   SELECT e.id, NULL::uuid, e.current_key_version FROM environment e WHERE $2::uuid IS NULL AND e.id = $1::uuid)`;
+
+/** The scope's row beside each secret row of it (`filter` narrows the secrets, e.g. to one name). */
+const scopedSelect = (filter: string) => `WITH ${SCOPE_CTE}
+  SELECT sc.environment_id AS scope_environment_id, sc.space_id AS scope_space_id,
+         sc.current_key_version AS scope_key_version, x.*
+    FROM scope sc
+    LEFT JOIN LATERAL (
+      SELECT ${COLUMNS} FROM secret WHERE ${filter} environment_id = sc.environment_id AND space_id IS NULL
+      UNION ALL
+      SELECT ${COLUMNS} FROM secret WHERE ${filter} space_id = sc.space_id) x ON true`;
 
 type ScopedSecretRow = SecretRow & { scope_environment_id: string; scope_space_id: string | null; scope_key_version: number };
 
@@ -121,17 +124,7 @@ export async function findScopeAndSecrets(
   environmentId: string | null,
   spaceId: string | null,
 ): Promise<{ scope: ScopeRow | undefined; secrets: Secret[] }> {
-  const rows: ScopedSecretRow[] = await db.query(
-    `WITH ${SCOPE_CTE}
-     SELECT sc.environment_id AS scope_environment_id, sc.space_id AS scope_space_id,
-            sc.current_key_version AS scope_key_version, x.*
-       FROM scope sc
-       LEFT JOIN LATERAL (
-         SELECT ${COLUMNS} FROM secret WHERE environment_id = sc.environment_id AND space_id IS NULL
-         UNION ALL
-         SELECT ${COLUMNS} FROM secret WHERE space_id = sc.space_id) x ON true`,
-    [environmentId, spaceId],
-  );
+  const rows: ScopedSecretRow[] = await db.query(scopedSelect(''), [environmentId, spaceId]);
   return splitScopeRows(rows);
 }
 
