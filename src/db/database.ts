@@ -6,13 +6,13 @@ import type { Logger } from '../logger';
 import { migrations } from '../migrations';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded';
 import { QueryObserver } from './query-observer';
-import { preparedQueries, type Queryable } from './statements';
+import { preparedQueries, type PreparedQueries } from './statements';
 
 export interface Database {
   readonly dataSource: DataSource;
   readonly observer: QueryObserver;
   /** Named prepared statements on the same pool, for the hot reads. */
-  readonly prepared: Queryable;
+  readonly prepared: PreparedQueries;
   /** Resolves when a trivial statement round-trips. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 
 import type { Pool } from 'pg';
-import type { DataSource } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
+import type { PostgresQueryRunner } from 'typeorm/driver/postgres/PostgresQueryRunner';
 
 import type { QueryObserver } from './query-observer';
 
@@ -23,7 +24,12 @@ export interface Queryable {
  * statements across transactions; point DATABASE_URL at PostgreSQL or at a
  * pooler that supports them.
  */
-export function preparedQueries(dataSource: DataSource, observer: QueryObserver): Queryable {
+export interface PreparedQueries extends Queryable {
+  /** The same, on the connection of a TypeORM transaction (so the statements join it). */
+  in(manager: EntityManager): Queryable;
+}
+
+export function preparedQueries(dataSource: DataSource, observer: QueryObserver): PreparedQueries {
   const pool = (dataSource.driver as PostgresDriver).master as Pool;
   const names = new Map<string, string>();
   const nameOf = (text: string) => {
@@ -34,11 +40,19 @@ export function preparedQueries(dataSource: DataSource, observer: QueryObserver)
     }
     return name;
   };
-  return {
+  const on = (client: () => Promise<Pick<Pool, 'query'>> | Pick<Pool, 'query'>): Queryable => ({
     async query(text, values = []) {
       observer.logQuery();
-      const result = await pool.query({ name: nameOf(text), text, values });
+      const result = await (await client()).query({ name: nameOf(text), text, values });
       return result.rows;
     },
-  };
+  });
+  return Object.assign(on(() => pool), {
+    in(manager: EntityManager): Queryable {
+      /* Precondition: only a manager bound to a transaction has a connection of its own. */
+      const runner = manager.queryRunner as PostgresQueryRunner | undefined;
+      if (!runner?.isTransactionActive) throw new Error('prepared statements in a transaction need its manager');
+      return on(() => runner.connect() as Promise<Pool>); // the transaction's own, already connected
+    },
+  });
 }

@@ -5,7 +5,7 @@ import type { DataSource } from 'typeorm';
 import { dekKeyVersion, openValue, sealValue } from '../../crypto/envelope';
 import type { EnvironmentKeyring } from '../../crypto/keyring';
 import { constraintViolation, isRetryableConflict } from '../../db/pg-errors';
-import type { Queryable } from '../../db/statements';
+import type { PreparedQueries } from '../../db/statements';
 import { AuditAction, type Secret } from '../../entities';
 import {
   BadUserInputError,
@@ -97,8 +97,8 @@ export class SecretService {
     private readonly db: DataSource,
     private readonly keyring: Pick<EnvironmentKeyring, 'key' | 'cached' | 'open'>,
     private readonly audit: Pick<AuditService, 'append'>,
-    /** Prepared statements for the reads (db/statements.ts). */
-    private readonly reads: Queryable = db,
+    /** Prepared statements for the reads and the write transaction (db/statements.ts). */
+    private readonly reads: PreparedQueries,
   ) {}
 
   /**
@@ -192,8 +192,9 @@ export class SecretService {
       const keyVersion = scope.currentKeyVersion;
       const key = await this.keyring.key(environmentId, keyVersion);
       try {
-        const written = await this.db.transaction(async (em) => {
-          const existing = await lockSecretForWrite(em, environmentId, spaceId, name);
+        const written = await this.db.transaction(async (manager) => {
+          const tx = this.reads.in(manager);
+          const existing = await lockSecretForWrite(tx, environmentId, spaceId, name);
           const currentVersion = existing?.version ?? 0;
           if (expectedVersion !== undefined && expectedVersion !== currentVersion) {
             throw new VersionConflictError(expectedVersion, currentVersion);
@@ -201,8 +202,8 @@ export class SecretService {
           const owner = { secretId: existing?.id ?? randomUUID(), environmentId, spaceId, name, version: currentVersion + 1 };
           const sealed = sealValue(value, owner, key, keyVersion);
           const row = { ...owner, id: owner.secretId, keyVersion, ...sealed };
-          const saved = existing ? await updateSecretValue(em, row) : await insertSecret(em, row);
-          if (saved) await this.audit.append([secretRecord(AuditAction.SECRET_WRITTEN, actor, saved)], em);
+          const saved = existing ? await updateSecretValue(tx, row) : await insertSecret(tx, row);
+          if (saved) await this.audit.append([secretRecord(AuditAction.SECRET_WRITTEN, actor, saved)], tx);
           return saved;
         });
         if (written) return written;
