@@ -9,7 +9,7 @@ import type { CipherProviderRegistry } from './crypto/provider';
 import { createCipherProviderRegistry } from './crypto/providers';
 import { openDatabase, type Database } from './db/database';
 import type { Logger } from './logger';
-import { AccessPolicy, type Principal } from './modules/access/access-policy';
+import { AccessPolicy } from './modules/access/access-policy';
 import { TokenResolver } from './modules/access/token.resolver';
 import { TokenService } from './modules/access/token.service';
 import { AuditResolver } from './modules/audit/audit.resolver';
@@ -40,8 +40,8 @@ export interface Container {
   readonly spaces: SpaceService;
   readonly secrets: SecretService;
   readonly schema: GraphQLSchema;
-  /** The per-request state of an authenticated GraphQL request. */
-  createContext(principal: Principal): Context;
+  /** The per-request state of a request, from its Authorization header (UNAUTHENTICATED without a valid token). */
+  authenticate(authorization: string | undefined): Promise<Context>;
   close(): Promise<void>;
 }
 
@@ -109,7 +109,8 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     spaces,
     secrets,
     schema,
-    createContext(principal) {
+    async authenticate(authorization) {
+      const principal = await tokens.authenticate(authorization);
       const access = new AccessPolicy(principal);
       return { access, loaders: createLoaders(db, access, prepared), readAudit: new ReadAuditBuffer(audit, principal) };
     },

@@ -59,7 +59,7 @@ export interface ClientError {
 export function toClientError(error: unknown, logger: Logger): ClientError {
   if (isConnectionFailure(error)) return toClientError(new ServiceUnavailableError(), logger);
   if (isAppError(error)) {
-    const field = error instanceof BadUserInputError ? error.field : (error.details.field as string | undefined);
+    const field = error.details.field as string | undefined;
     return { status: statusOf(error), code: error.code, message: error.message, ...(field ? { field } : {}) };
   }
   const framework = frameworkError(error as FastifyError);

@@ -77,7 +77,7 @@ export async function buildServer(container: Container): Promise<FastifyInstance
   await app.register(fastifyApollo(apollo), {
     context: async (request) => {
       try {
-        return container.createContext(await container.tokens.authenticate(request.headers.authorization));
+        return await container.authenticate(request.headers.authorization);
       } catch (error) {
         if (isAppError(error)) throw unauthenticated(error.message);
         if (isConnectionFailure(error)) throw serviceUnavailable();

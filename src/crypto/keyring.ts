@@ -79,11 +79,6 @@ export class EnvironmentKeyring {
     this.cache.delete(cacheKey(environmentId, version));
   }
 
-  /** The key if it is cached now, without waiting: lets a list decrypt synchronously. */
-  cached(environmentId: string, version: number): Buffer | undefined {
-    return this.cache.get(cacheKey(environmentId, version));
-  }
-
   async key(environmentId: string, version: number): Promise<Buffer> {
     const cached = this.cache.get(cacheKey(environmentId, version));
     if (cached) return cached;
@@ -101,6 +96,16 @@ export class EnvironmentKeyring {
   async open(sealed: SealedValue, owner: ValueOwner): Promise<string> {
     const key = await this.key(owner.environmentId, dekKeyVersion(sealed.wrappedDek));
     return openValue(sealed, owner, key);
+  }
+
+  /**
+   * Decrypts a value synchronously when its environment key is cached, and
+   * answers undefined when it is not (then use open). Keeps a list of
+   * thousands of values free of a promise per value.
+   */
+  openCached(sealed: SealedValue, owner: ValueOwner): string | undefined {
+    const key = this.cache.get(cacheKey(owner.environmentId, dekKeyVersion(sealed.wrappedDek)));
+    return key && openValue(sealed, owner, key);
   }
 }
 

@@ -64,10 +64,9 @@ const toRest = (secret: Secret, value?: string): RestSecret => ({
 });
 
 export async function secretsRoutes(app: FastifyInstance, { container }: { container: Container }): Promise<void> {
-  const { secrets, tokens, logger } = container;
+  const { secrets, logger } = container;
 
-  const contextOf = async (request: FastifyRequest): Promise<Context> =>
-    container.createContext(await tokens.authenticate(request.headers.authorization));
+  const contextOf = (request: FastifyRequest): Promise<Context> => container.authenticate(request.headers.authorization);
   const requireAdmin = (context: Context) => {
     if (!context.access.isAdmin) throw new ForbiddenError('this needs an ADMIN token');
   };

@@ -28,12 +28,6 @@ export class EnvironmentService {
     return this.db.getRepository(Environment).findOneBy({ id: check(idSchema, 'id', id) });
   }
 
-  async require(id: string, field = 'environmentId'): Promise<Environment> {
-    const environment = await this.db.getRepository(Environment).findOneBy({ id: check(idSchema, field, id) });
-    if (!environment) throw new NotFoundError('environment', field);
-    return environment;
-  }
-
   /** Creates the environment with its first key. The provider call happens before any row is written. */
   async create(input: { name: unknown }, actor: Actor): Promise<Environment> {
     const name = check(entityNameSchema, 'name', input.name);

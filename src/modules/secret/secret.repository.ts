@@ -67,6 +67,12 @@ export interface ScopeRow {
   current_key_version: number;
 }
 
+/** A scope (a space with its environment, or an environment alone); undefined when the ids match nothing. */
+export async function findScope(db: Queryable, environmentId: string | null, spaceId: string | null): Promise<ScopeRow | undefined> {
+  const rows: ScopeRow[] = await db.query(`WITH ${SCOPE_CTE} SELECT * FROM scope`, [environmentId, spaceId]);
+  return rows[0];
+}
+
 /**
  * A scope (a space with its environment, or an environment alone) and the
  * rows of one name in it, environment-level and space-level, in one
@@ -126,11 +132,6 @@ export async function findScopeAndSecrets(
 ): Promise<{ scope: ScopeRow | undefined; secrets: Secret[] }> {
   const rows: ScopedSecretRow[] = await db.query(scopedSelect(''), [environmentId, spaceId]);
   return splitScopeRows(rows);
-}
-
-export async function findSecretById(db: Queryable, id: string): Promise<Secret | undefined> {
-  const rows: SecretRow[] = await db.query(`SELECT ${COLUMNS} FROM secret WHERE id = $1`, [id]);
-  return rows[0] && hydrate(rows[0]);
 }
 
 /** Locks the row of (scope, name) for the rest of the transaction. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { DataSource } from 'typeorm';
 
-import { dekKeyVersion, openValue, sealValue } from '../../crypto/envelope';
+import { sealValue } from '../../crypto/envelope';
 import type { EnvironmentKeyring } from '../../crypto/keyring';
 import { constraintViolation, isRetryableConflict } from '../../db/pg-errors';
 import type { PreparedQueries } from '../../db/statements';
@@ -27,6 +27,7 @@ import {
 import { resolveEffectiveSecrets, resolveSecret, type ResolvedSecret } from './resolution';
 import {
   deleteSecretById,
+  findScope,
   findScopeAndSecrets,
   findScopeAndSecretsByName,
   insertSecret,
@@ -95,7 +96,7 @@ const MAX_WRITE_ATTEMPTS = 8;
 export class SecretService {
   constructor(
     private readonly db: DataSource,
-    private readonly keyring: Pick<EnvironmentKeyring, 'key' | 'cached' | 'open'>,
+    private readonly keyring: Pick<EnvironmentKeyring, 'key' | 'open' | 'openCached'>,
     private readonly audit: Pick<AuditService, 'append'>,
     /** Prepared statements for the reads and the write transaction (db/statements.ts). */
     private readonly reads: PreparedQueries,
@@ -110,17 +111,7 @@ export class SecretService {
    */
   async resolveScope(args: ScopeArgs, access?: AccessPolicy): Promise<CheckedScope> {
     const request = scopeRequest(args, access);
-    const rows: ScopeRow[] = request.spaceId
-      ? await this.reads.query(
-          `SELECT s.environment_id, s.id AS space_id, e.current_key_version
-             FROM space s JOIN environment e ON e.id = s.environment_id WHERE s.id = $1`,
-          [request.spaceId],
-        )
-      : await this.reads.query(
-          `SELECT id AS environment_id, NULL AS space_id, current_key_version FROM environment WHERE id = $1`,
-          [request.environmentId],
-        );
-    return checkScope(request, rows[0]);
+    return checkScope(request, await findScope(this.reads, request.environmentId ?? null, request.spaceId ?? null));
   }
 
   /**
@@ -153,25 +144,20 @@ export class SecretService {
   /**
    * The one way a request decrypts a value (GraphQL `value` fields and REST
    * alike): the field-level check of DESIGN §6 (only a LISTENER, only inside
-   * its binding), the decryption, and the note for the audit log. With the
-   * environment key cached it answers synchronously, which keeps a list of
-   * thousands of values free of a promise per value.
+   * its binding), the decryption, and the note for the audit log.
+   * Synchronous while the environment key is cached (keyring.openCached).
    */
   reveal(secret: Secret, { access, readAudit }: ValueReader): string | Promise<string> {
     if (access.isAdmin) throw new ForbiddenError('ADMIN tokens may write values but never read them');
     if (!access.canReadValue(secret)) throw new ForbiddenError('outside this token’s reach');
     const { id: secretId, environmentId, spaceId, name, version } = secret;
     const owner = { secretId, environmentId, spaceId, name, version };
-    const key = this.keyring.cached(environmentId, dekKeyVersion(secret.wrappedDek));
-    if (key) {
-      const value = openValue(secret, owner, key);
+    const noted = (plaintext: string) => {
       readAudit.secretRead(secret);
-      return value;
-    }
-    return this.keyring.open(secret, owner).then((value) => {
-      readAudit.secretRead(secret);
-      return value;
-    });
+      return plaintext;
+    };
+    const value = this.keyring.openCached(secret, owner);
+    return value !== undefined ? noted(value) : this.keyring.open(secret, owner).then(noted);
   }
 
   /**
