@@ -119,14 +119,15 @@ export async function buildServer(container: Container): Promise<FastifyInstance
   return app;
 }
 
+/** graphql-js's parser limit on tokens per document. */
+export const GRAPHQL_MAX_TOKENS = 2000;
+
 /**
  * Query limits (graphql-armor). The deepest useful query of this schema,
  * environments → spaces → effectiveSecrets → secret → space → environment
  * → name, is 7 levels; aliases make an alias bomb of 100 effectiveSecrets
  * impossible. Field suggestions are hidden in production.
  */
-export const GRAPHQL_MAX_TOKENS = 2000;
-
 export const graphqlLimits = (production: boolean) => ({
   maxDepth: { n: 10 },
   maxAliases: { n: 15 },

@@ -78,7 +78,7 @@ export async function secretsRoutes(app: FastifyInstance, { container }: { conta
   app.get('/secrets', async (request: FastifyRequest, reply: FastifyReply) => {
     const context = await contextOf(request);
     const query = parseShape(listQuery, request.query, 'query');
-    if (context.access.isAdmin) throw new ForbiddenError('ADMIN tokens may write values but never read them');
+    context.access.assertReadsValues(); // also when the list is empty
     const effective = await secrets.effectiveIn({ environmentId: query.environmentId, spaceId: query.spaceId || undefined }, context.access);
     const data: RestSecret[] = [];
     for (const { secret } of effective) {

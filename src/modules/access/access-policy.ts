@@ -46,6 +46,11 @@ export class AccessPolicy {
     return placed.spaceId === null || this.canSeeSpace({ id: placed.spaceId, environmentId: placed.environmentId });
   }
 
+  /** Whether this token reads values at all: ADMIN tokens write values but never read them. */
+  assertReadsValues(): void {
+    if (this.isAdmin) throw new ForbiddenError('ADMIN tokens may write values but never read them');
+  }
+
   canReadValue(secret: Placed): boolean {
     return this.principal.role === TokenRole.LISTENER && this.canSee(secret);
   }

@@ -148,7 +148,7 @@ export class SecretService {
    * Synchronous while the environment key is cached (keyring.openCached).
    */
   reveal(secret: Secret, { access, readAudit }: ValueReader): string | Promise<string> {
-    if (access.isAdmin) throw new ForbiddenError('ADMIN tokens may write values but never read them');
+    access.assertReadsValues();
     if (!access.canReadValue(secret)) throw new ForbiddenError('outside this token’s reach');
     const { id: secretId, environmentId, spaceId, name, version } = secret;
     const owner = { secretId, environmentId, spaceId, name, version };
