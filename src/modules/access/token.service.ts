@@ -31,6 +31,7 @@ interface TokenRow {
   environment_id: string | null;
   space_id: string | null;
   token_hash: Buffer;
+  /** lastUsedAt is older than LAST_USED_RESOLUTION_MS (or unset). */
   stale: boolean;
 }
 
@@ -56,6 +57,9 @@ export class TokenService {
              FROM api_token WHERE token_hash = ANY($1::bytea[]) AND revoked_at IS NULL`,
           [hashes.map((hex) => Buffer.from(hex, 'hex')), LAST_USED_RESOLUTION_MS],
         );
+        // lastUsedAt, at most once a minute per token: one statement for the batch, however many requests share a token
+        const stale = rows.filter((row) => row.stale).map((row) => row.id);
+        if (stale.length) await reads.query(`UPDATE api_token SET last_used_at = now() WHERE id = ANY($1::uuid[])`, [stale]);
         const byHash = new Map(rows.map((row) => [row.token_hash.toString('hex'), row]));
         return hashes.map((hex) => byHash.get(hex));
       },
@@ -73,7 +77,6 @@ export class TokenService {
     if (!match || match[1].length > MAX_TOKEN_CHARS) throw new UnauthenticatedError();
     const row = await this.lookups.load(hashToken(match[1]).toString('hex'));
     if (!row) throw new UnauthenticatedError('the token is unknown or revoked');
-    if (row.stale) await this.db.query(`UPDATE api_token SET last_used_at = now() WHERE id = $1`, [row.id]);
     return { tokenId: row.id, role: row.role, environmentId: row.environment_id, spaceId: row.space_id };
   }
 
