@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 
 import { AuditAction, AuditEvent, type Secret, type SecretScope } from '../../entities';
@@ -60,47 +61,31 @@ function decodeCursor(cursor: string): string {
  * change they describe, or (for value reads) once per request, always as one
  * statement however many records there are.
  */
-interface PendingAppend {
-  readonly records: readonly AuditRecord[];
-  resolve(): void;
-  reject(error: unknown): void;
-}
-
 export class AuditService {
-  private pending: PendingAppend[] = [];
+  /*
+   * Group commit for value reads: the records of every request that asks in
+   * the same turn of the event loop go into one INSERT (the same batching as
+   * token lookups), and each request's promise settles when that statement
+   * has committed or failed, so a response still waits for its own records.
+   */
+  private readonly readBatches: DataLoader<readonly AuditRecord[], void>;
 
   constructor(
     private readonly db: DataSource,
     /** Prepared statements, for the group-committed read records. */
-    private readonly prepared: Queryable = db,
-  ) {}
-
-  /**
-   * Group commit for value reads: the records of every request that asks in
-   * the same turn of the event loop go into one INSERT, and each request's
-   * promise settles when that statement has committed (or failed), so a
-   * response still waits for its own audit records.
-   */
-  appendSoon(records: readonly AuditRecord[]): Promise<void> {
-    if (records.length === 0) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ records, resolve, reject });
-      if (this.pending.length === 1) setImmediate(() => void this.flushPending());
-    });
+    prepared: Queryable = db,
+  ) {
+    this.readBatches = new DataLoader(
+      async (batches) => {
+        await this.append(batches.flat(), prepared);
+        return batches.map(() => undefined);
+      },
+      { cache: false, batchScheduleFn: (run) => setImmediate(run) },
+    );
   }
 
-  private async flushPending(): Promise<void> {
-    const batch = this.pending;
-    this.pending = [];
-    try {
-      await this.append(
-        batch.flatMap((p) => p.records),
-        this.prepared,
-      );
-      for (const p of batch) p.resolve();
-    } catch (error) {
-      for (const p of batch) p.reject(error);
-    }
+  appendSoon(records: readonly AuditRecord[]): Promise<void> {
+    return records.length === 0 ? Promise.resolve() : this.readBatches.load(records);
   }
 
   /*
