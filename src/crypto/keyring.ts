@@ -45,6 +45,13 @@ export class EnvironmentKeyring {
     this.cache = new LRUCache<string, Buffer, CacheContext>({
       max: options.max,
       ttl: options.ttlMs,
+      /*
+       * A key's material never changes for its (environment, version), so a
+       * remember() or forget() racing an in-flight unwrap must not fail it:
+       * without this, lru-cache aborts the fetch ("replaced") and the request
+       * waiting on it errors (seen while a rotation remembered its new key).
+       */
+      ignoreFetchAbort: true,
       fetchMethod: async (_cacheKey, _stale, { context }) => {
         const blob = await this.store.loadEnvironmentKeyBlob(context.environmentId, context.version);
         if (!blob) throw new DecryptionFailedError(`environment key version ${context.version} is missing`);

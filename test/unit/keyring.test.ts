@@ -63,6 +63,21 @@ function setup(ttlMs = options.ttlMs) {
 }
 
 describe('EnvironmentKeyring', () => {
+  it('an unwrap in flight survives remember() and forget() of the same key', async () => {
+    const { keyring, createStored } = setup();
+    const environmentId = randomUUID();
+    const key = await createStored(environmentId);
+    const inFlight = keyring.key(environmentId, 1);
+    keyring.remember(environmentId, 1, key);
+    await expect(inFlight).resolves.toEqual(key);
+    const again = keyring.key(environmentId, 1); // cached now
+    await expect(again).resolves.toEqual(key);
+    keyring.forget(environmentId, 1);
+    const racing = keyring.key(environmentId, 1);
+    keyring.forget(environmentId, 1);
+    await expect(racing).resolves.toEqual(key);
+  });
+
   it('makes one provider call for concurrent requests of the same key, and none within the TTL', async () => {
     const { keyring, counter, createStored } = setup();
     const environmentId = randomUUID();
