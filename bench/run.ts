@@ -9,8 +9,8 @@ import path from 'node:path';
 import { Pool } from 'pg';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
-import { hashToken } from '../src/modules/access/token.service';
-import { SYSTEM_ACTOR } from '../src/modules/audit/audit.service';
+import { hashToken } from '../src/modules/token/token.service';
+import { AccessPolicy } from '../src/modules/access/access-policy';
 import { startBaselineServer, type BaselineServer } from './baseline';
 import { coldStart } from './cold-start';
 import { openBenchDatabase, type BenchDatabase } from './database';
@@ -258,7 +258,7 @@ async function main(): Promise<void> {
       for (const size of plan.sizes) scaling.set(size, await seedScope(container, `bench ${runTag} list ${size}`, shapeOf(size), { bulk: true }));
     }
     const writeEnvironment = wanted.has('write')
-      ? (await container.environments.create({ name: `bench ${runTag} write` }, SYSTEM_ACTOR)).id
+      ? (await container.environments.create(AccessPolicy.system, { name: `bench ${runTag} write` })).id
       : undefined;
     for (const scope of [readScope, ...scaling.values()]) if (scope) createdEnvironments.push(scope.environmentId);
     if (writeEnvironment) createdEnvironments.push(writeEnvironment);
@@ -749,9 +749,9 @@ async function cleanUpExternal(env: Record<string, string>, environmentIds: read
   let server: RunningServer | undefined;
   try {
     server = await startServer(env);
-    for (const id of environmentIds) await server.container.environments.delete(id, SYSTEM_ACTOR).catch(() => undefined);
+    for (const id of environmentIds) await server.container.environments.delete(AccessPolicy.system, id).catch(() => undefined);
     const rows: { id: string }[] = await server.container.database.dataSource.query('SELECT id FROM api_token WHERE token_hash = $1', [hashToken(adminToken)]);
-    for (const { id } of rows) await server.container.tokens.revoke(id, SYSTEM_ACTOR);
+    for (const { id } of rows) await server.container.tokens.revoke(AccessPolicy.system, id);
   } catch (error) {
     log(`cleaning up the external database: ${String(error)}`);
   } finally {

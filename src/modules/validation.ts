@@ -4,7 +4,9 @@ import { BadUserInputError } from '../errors';
 
 /*
  * DESIGN §1's input rules, shared by GraphQL and REST. Every failure is
- * BAD_USER_INPUT naming the field; messages never echo a value.
+ * BAD_USER_INPUT naming the field; messages never echo a value. Names are
+ * refused, never normalised: two names that look the same are the same, so
+ * a name not in NFC, or holding invisible characters, is an error.
  */
 
 export const MAX_SECRET_NAME_CHARS = 1024;
@@ -14,6 +16,8 @@ export const MAX_VALUE_BYTES = 64 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CONTROL = /\p{Cc}/u;
 const EDGE_WHITESPACE = /^\s|\s$/u;
+/* Characters that make two different names look the same: bidirectional controls and zero-width characters. */
+const INVISIBLE = /[\u202A-\u202E\u2066-\u2069\u200B-\u200D\u2060\uFEFF]/u;
 
 export const idSchema = z
   .string({ error: 'must be a string' })
@@ -35,6 +39,8 @@ const nameSchema = (maxChars: number) =>
     if (length === 0) return fail('must not be empty');
     if (length > maxChars) return fail(`must be at most ${maxChars} characters (got ${length})`);
     if (CONTROL.test(name)) return fail('must not contain control characters');
+    if (INVISIBLE.test(name)) return fail('must not contain bidirectional controls or zero-width characters');
+    if (name.normalize('NFC') !== name) return fail('must be in Unicode NFC (compose accents before sending)');
     if (EDGE_WHITESPACE.test(name)) return fail('must not start or end with whitespace');
   });
 

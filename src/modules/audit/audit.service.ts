@@ -4,14 +4,13 @@ import type { DataSource } from 'typeorm';
 import { AuditAction, AuditEvent, type Secret, type SecretScope } from '../../entities';
 import { BadUserInputError } from '../../errors';
 import type { Queryable } from '../../db/statements';
+import { Capability, type AccessPolicy } from '../access/access-policy';
 import { checkOptional, idSchema } from '../validation';
 
 /** Who acted: a token, or (null) the CLI and start-up tasks. */
 export interface Actor {
   readonly tokenId: string | null;
 }
-
-export const SYSTEM_ACTOR: Actor = Object.freeze({ tokenId: null });
 
 export interface AuditRecord {
   readonly action: AuditAction;
@@ -108,7 +107,8 @@ export class AuditService {
   }
 
   /** Newest first, optionally for one environment, after an opaque cursor. */
-  async list(args: { environmentId?: unknown; first?: unknown; after?: unknown }): Promise<AuditPage> {
+  async list(caller: AccessPolicy, args: { environmentId?: unknown; first?: unknown; after?: unknown }): Promise<AuditPage> {
+    caller.assert(Capability.MANAGE);
     const environmentId = checkOptional(idSchema, 'environmentId', args.environmentId);
     const first = args.first ?? DEFAULT_PAGE;
     if (typeof first !== 'number' || !Number.isInteger(first) || first < 1 || first > MAX_PAGE) {
@@ -125,32 +125,5 @@ export class AuditService {
     const rows = await query.getMany();
     const events = rows.slice(0, first);
     return { events, cursors: events.map((e) => encodeCursor(e.seq)), hasNextPage: rows.length > first };
-  }
-}
-
-/**
- * The value reads of one request, written together when the request ends
- * (one statement, however many values were read).
- */
-export class ReadAuditBuffer {
-  private pending: AuditRecord[] = [];
-
-  constructor(
-    private readonly audit: Pick<AuditService, 'appendSoon'>,
-    private readonly actor: Actor,
-  ) {}
-
-  secretRead(secret: Secret): void {
-    this.pending.push(secretRecord(AuditAction.SECRET_READ, this.actor, secret));
-  }
-
-  get size(): number {
-    return this.pending.length;
-  }
-
-  async flush(): Promise<void> {
-    const records = this.pending;
-    this.pending = [];
-    await this.audit.appendSoon(records);
   }
 }

@@ -3,7 +3,7 @@ import { Column, PrimaryColumn } from 'typeorm';
 
 /** What every stored thing has: a UUID chosen by the application, and its timestamps. */
 @ObjectType()
-export abstract class BaseEntity {
+export abstract class StoredEntity {
   @Field(() => ID)
   @PrimaryColumn({ type: 'uuid' })
   id!: string;

@@ -7,9 +7,9 @@ import { constraintViolation } from '../../db/pg-errors';
 import type { Queryable } from '../../db/statements';
 import { ApiToken, AuditAction, TokenRole } from '../../entities';
 import { BadUserInputError, NotFoundError, UnauthenticatedError } from '../../errors';
-import type { Actor, AuditService } from '../audit/audit.service';
+import type { AuditService } from '../audit/audit.service';
 import { check, checkOptional, entityNameSchema, idSchema } from '../validation';
-import type { Principal } from './access-policy';
+import { Capability, type AccessPolicy, type Principal } from '../access/access-policy';
 
 /** 256 random bits behind a recognisable prefix (secret scanners can match `sst_`). */
 const TOKEN_PREFIX = 'sst_';
@@ -47,11 +47,11 @@ export class TokenService {
   constructor(
     private readonly db: DataSource,
     private readonly audit: Pick<AuditService, 'append'>,
-    reads: Queryable = db,
+    prepared: Queryable = db,
   ) {
     this.lookups = new DataLoader(
       async (hashes) => {
-        const rows: TokenRow[] = await reads.query(
+        const rows: TokenRow[] = await prepared.query(
           `SELECT id, role, environment_id, space_id, token_hash,
                   (last_used_at IS NULL OR last_used_at < now() - $2 * interval '1 millisecond') AS stale
              FROM api_token WHERE token_hash = ANY($1::bytea[]) AND revoked_at IS NULL`,
@@ -59,7 +59,7 @@ export class TokenService {
         );
         // lastUsedAt, at most once a minute per token: one statement for the batch, however many requests share a token
         const stale = rows.filter((row) => row.stale).map((row) => row.id);
-        if (stale.length) await reads.query(`UPDATE api_token SET last_used_at = now() WHERE id = ANY($1::uuid[])`, [stale]);
+        if (stale.length) await prepared.query(`UPDATE api_token SET last_used_at = now() WHERE id = ANY($1::uuid[])`, [stale]);
         const byHash = new Map(rows.map((row) => [row.token_hash.toString('hex'), row]));
         return hashes.map((hex) => byHash.get(hex));
       },
@@ -80,16 +80,22 @@ export class TokenService {
     return { tokenId: row.id, role: row.role, environmentId: row.environment_id, spaceId: row.space_id };
   }
 
-  async get(id: string): Promise<ApiToken | null> {
-    return this.db.getRepository(ApiToken).findOneBy({ id });
+  /** The token a request carries (any caller may see its own). */
+  async viewer(caller: AccessPolicy): Promise<ApiToken> {
+    caller.assert(Capability.READ);
+    const token = caller.principal.tokenId && (await this.db.getRepository(ApiToken).findOneBy({ id: caller.principal.tokenId }));
+    if (!token) throw new NotFoundError('token');
+    return token;
   }
 
-  async list(): Promise<ApiToken[]> {
+  async list(caller: AccessPolicy): Promise<ApiToken[]> {
+    caller.assert(Capability.MANAGE);
     return this.db.getRepository(ApiToken).find({ order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
   /** Creates a token; the token string is returned here and never again. */
-  async create(command: CreateTokenCommand, actor: Actor): Promise<{ token: string; apiToken: ApiToken }> {
+  async create(caller: AccessPolicy, command: CreateTokenCommand): Promise<{ token: string; apiToken: ApiToken }> {
+    caller.assert(Capability.MANAGE);
     const name = check(entityNameSchema, 'name', command.name);
     if (command.role !== TokenRole.ADMIN && command.role !== TokenRole.LISTENER) {
       throw new BadUserInputError('role', 'role must be ADMIN or LISTENER');
@@ -104,11 +110,12 @@ export class TokenService {
       environmentId = await this.listenerEnvironment(environmentId, spaceId);
     }
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const apiToken = await this.insert({ name, role, environmentId, spaceId, tokenHash: hashToken(token) }, actor);
+    const apiToken = await this.insert(caller, { name, role, environmentId, spaceId, tokenHash: hashToken(token) });
     return { token, apiToken };
   }
 
-  async revoke(id: unknown, actor: Actor): Promise<ApiToken> {
+  async revoke(caller: AccessPolicy, id: unknown): Promise<ApiToken> {
+    caller.assert(Capability.MANAGE);
     const tokenId = check(idSchema, 'id', id);
     const token = await this.db.transaction(async (em) => {
       const rows: { id: string }[] = await em.query(
@@ -118,7 +125,7 @@ export class TokenService {
         [tokenId],
       );
       if (rows.length) {
-        await this.audit.append([{ action: AuditAction.TOKEN_REVOKED, tokenId: actor.tokenId, subjectTokenId: tokenId }], em);
+        await this.audit.append([{ action: AuditAction.TOKEN_REVOKED, tokenId: caller.principal.tokenId, subjectTokenId: tokenId }], em);
       }
       return em.getRepository(ApiToken).findOneBy({ id: tokenId });
     });
@@ -127,21 +134,23 @@ export class TokenService {
   }
 
   /** BOOTSTRAP_ADMIN_TOKEN: registered once if absent; a revoked bootstrap token stays revoked. */
-  async ensureBootstrapToken(token: string): Promise<void> {
+  async ensureBootstrapToken(caller: AccessPolicy, token: string): Promise<void> {
+    caller.assert(Capability.MANAGE);
     const tokenHash = hashToken(token);
     if (await this.db.getRepository(ApiToken).existsBy({ tokenHash })) return;
     try {
-      await this.insert({ name: 'bootstrap', role: TokenRole.ADMIN, environmentId: null, spaceId: null, tokenHash }, { tokenId: null });
+      await this.insert(caller, { name: 'bootstrap', role: TokenRole.ADMIN, environmentId: null, spaceId: null, tokenHash });
     } catch (error) {
       if (constraintViolation(error)?.constraint !== 'api_token_hash_key') throw error; // another instance won
     }
   }
 
   /** A new ADMIN token when no active one exists (the embedded quick start); undefined otherwise. */
-  async createFirstAdminToken(): Promise<string | undefined> {
+  async createFirstAdminToken(caller: AccessPolicy): Promise<string | undefined> {
+    caller.assert(Capability.MANAGE);
     const active = await this.db.getRepository(ApiToken).existsBy({ role: TokenRole.ADMIN, revokedAt: IsNull() });
     if (active) return undefined;
-    return (await this.create({ name: 'generated at first start', role: TokenRole.ADMIN }, { tokenId: null })).token;
+    return (await this.create(caller, { name: 'generated at first start', role: TokenRole.ADMIN })).token;
   }
 
   private async listenerEnvironment(environmentId: string | null, spaceId: string | null): Promise<string> {
@@ -160,8 +169,8 @@ export class TokenService {
   }
 
   private async insert(
+    caller: AccessPolicy,
     fields: Pick<ApiToken, 'name' | 'role' | 'environmentId' | 'spaceId' | 'tokenHash'>,
-    actor: Actor,
   ): Promise<ApiToken> {
     const apiToken = this.db.getRepository(ApiToken).create({
       id: randomUUID(),
@@ -170,28 +179,21 @@ export class TokenService {
       lastUsedAt: null,
       revokedAt: null,
     });
-    try {
-      await this.db.transaction(async (em) => {
-        await em.getRepository(ApiToken).insert(apiToken);
-        await this.audit.append(
-          [
-            {
-              action: AuditAction.TOKEN_CREATED,
-              tokenId: actor.tokenId,
-              environmentId: apiToken.environmentId,
-              spaceId: apiToken.spaceId,
-              subjectTokenId: apiToken.id,
-            },
-          ],
-          em,
-        );
-      });
-    } catch (error) {
-      const constraint = constraintViolation(error)?.constraint;
-      if (constraint === 'api_token_environment_id_fkey') throw new NotFoundError('environment', 'environmentId');
-      if (constraint === 'api_token_space_fkey') throw new NotFoundError('space', 'spaceId');
-      throw error;
-    }
+    await this.db.transaction(async (em) => {
+      await em.getRepository(ApiToken).insert(apiToken);
+      await this.audit.append(
+        [
+          {
+            action: AuditAction.TOKEN_CREATED,
+            tokenId: caller.principal.tokenId,
+            environmentId: apiToken.environmentId,
+            spaceId: apiToken.spaceId,
+            subjectTokenId: apiToken.id,
+          },
+        ],
+        em,
+      );
+    }); // an environment or space deleted meanwhile is NOT_FOUND (db/pg-errors.ts)
     return apiToken;
   }
 }

@@ -1,20 +1,16 @@
-import { unwrapResolverError } from '@apollo/server/errors';
+import { ApolloServerErrorCode, unwrapResolverError } from '@apollo/server/errors';
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 
-import { isConnectionFailure } from './db/pg-errors';
-import { ErrorCode, ServiceUnavailableError, isAppError } from './errors';
-import type { Logger } from './logger';
+import { toAppError } from '../db/pg-errors';
+import { ErrorCode } from '../errors';
+import type { Logger } from '../logger';
 
-/* Codes Apollo Server itself assigns to client mistakes (parse, validation, variables, request shape). */
-const APOLLO_CLIENT_CODES = new Set([
-  'GRAPHQL_PARSE_FAILED',
-  'GRAPHQL_VALIDATION_FAILED',
-  'BAD_USER_INPUT',
-  'BAD_REQUEST',
-  'OPERATION_RESOLUTION_FAILURE',
-  'PERSISTED_QUERY_NOT_FOUND',
-  'PERSISTED_QUERY_NOT_SUPPORTED',
-]);
+/* Codes Apollo Server itself assigns to client mistakes (parse, validation, variables, request shape), and ours. */
+const CLIENT_CODES = new Set<string>(
+  [...Object.values(ApolloServerErrorCode), ...Object.values(ErrorCode)].filter(
+    (code) => code !== ErrorCode.INTERNAL_SERVER_ERROR,
+  ),
+);
 
 /**
  * The one place errors become client-visible. Known errors keep their code
@@ -24,17 +20,17 @@ const APOLLO_CLIENT_CODES = new Set([
 export function createErrorFormatter(logger: Logger) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const unwrapped = unwrapResolverError(error);
-    const original = isConnectionFailure(unwrapped) ? new ServiceUnavailableError() : unwrapped;
+    const known = toAppError(unwrapped);
     const location = { locations: formatted.locations, path: formatted.path };
-    if (isAppError(original)) {
-      return { message: original.message, ...location, extensions: { code: original.code, ...original.details } };
+    if (known) {
+      return { message: known.message, ...location, extensions: { code: known.code, ...known.details } };
     }
     const code = formatted.extensions?.code;
-    if (typeof code === 'string' && (APOLLO_CLIENT_CODES.has(code) || code in ErrorCode) && code !== 'INTERNAL_SERVER_ERROR') {
+    if (typeof code === 'string' && CLIENT_CODES.has(code)) {
       const reason = error instanceof GraphQLError ? error.originalError?.message : undefined;
       return { message: redactInputEcho(formatted.message, reason), ...location, extensions: { code } };
     }
-    logger.error({ err: original, path: formatted.path }, 'unexpected error');
+    logger.error({ err: unwrapped, path: formatted.path }, 'unexpected error');
     return { message: 'Internal server error', ...location, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } };
   };
 }

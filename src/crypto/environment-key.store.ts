@@ -1,7 +1,7 @@
 import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 
-import type { EnvironmentKeyStore } from '../../crypto/keyring';
+import type { EnvironmentKeyStore } from './keyring';
 
 interface KeyId {
   readonly environmentId: string;
