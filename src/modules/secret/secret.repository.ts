@@ -69,7 +69,7 @@ export interface ScopeRow {
 
 /** A scope (a space with its environment, or an environment alone); undefined when the ids match nothing. */
 export async function findScope(db: Queryable, environmentId: string | null, spaceId: string | null): Promise<ScopeRow | undefined> {
-  const rows: ScopeRow[] = await db.query(`WITH ${SCOPE_CTE} SELECT * FROM scope`, [environmentId, spaceId]);
+  const rows: ScopeRow[] = await db.query(SCOPE_SQL, [environmentId, spaceId]);
   return rows[0];
 }
 
@@ -84,10 +84,7 @@ export async function findScopeAndSecretsByName(
   spaceId: string | null,
   name: string,
 ): Promise<{ scope: ScopeRow | undefined; secrets: Secret[] }> {
-  const rows: ScopedSecretRow[] = await db.query(
-    scopedSelect(`name_digest = $3 AND`),
-    [environmentId, spaceId, nameDigest(name)],
-  );
+  const rows: ScopedSecretRow[] = await db.query(SCOPE_AND_SECRETS_BY_NAME_SQL, [environmentId, spaceId, nameDigest(name)]);
   const { scope, secrets } = splitScopeRows(rows);
   return { scope, secrets: secrets.filter((s) => s.name === name) };
 }
@@ -108,6 +105,14 @@ const scopedSelect = (filter: string) => `WITH ${SCOPE_CTE}
       SELECT ${COLUMNS} FROM secret WHERE ${filter} environment_id = sc.environment_id AND space_id IS NULL
       UNION ALL
       SELECT ${COLUMNS} FROM secret WHERE ${filter} space_id = sc.space_id) x ON true`;
+
+/* The statements, exported so the benchmark's baseline runs the same SQL text. */
+/** $1 environment id, $2 space id. */
+export const SCOPE_SQL = `WITH ${SCOPE_CTE} SELECT * FROM scope`;
+/** $1 environment id, $2 space id, $3 name digest. */
+export const SCOPE_AND_SECRETS_BY_NAME_SQL = scopedSelect(`name_digest = $3 AND`);
+/** $1 environment id, $2 space id. */
+export const SCOPE_AND_SECRETS_SQL = scopedSelect('');
 
 type ScopedSecretRow = SecretRow & { scope_environment_id: string; scope_space_id: string | null; scope_key_version: number };
 
@@ -130,9 +135,14 @@ export async function findScopeAndSecrets(
   environmentId: string | null,
   spaceId: string | null,
 ): Promise<{ scope: ScopeRow | undefined; secrets: Secret[] }> {
-  const rows: ScopedSecretRow[] = await db.query(scopedSelect(''), [environmentId, spaceId]);
+  const rows: ScopedSecretRow[] = await db.query(SCOPE_AND_SECRETS_SQL, [environmentId, spaceId]);
   return splitScopeRows(rows);
 }
+
+/** $1 environment id, $2 name digest. */
+export const LOCK_ENVIRONMENT_SECRET_SQL = `SELECT ${COLUMNS} FROM secret WHERE environment_id = $1 AND name_digest = $2 AND space_id IS NULL FOR UPDATE`;
+/** $1 environment id, $2 name digest, $3 space id. */
+export const LOCK_SPACE_SECRET_SQL = `SELECT ${COLUMNS} FROM secret WHERE space_id = $3 AND name_digest = $2 AND environment_id = $1 FOR UPDATE`;
 
 /** Locks the row of (scope, name) for the rest of the transaction. */
 export async function lockSecretForWrite(
@@ -142,9 +152,7 @@ export async function lockSecretForWrite(
   name: string,
 ): Promise<Secret | undefined> {
   const rows: SecretRow[] = await db.query(
-    spaceId === null
-      ? `SELECT ${COLUMNS} FROM secret WHERE environment_id = $1 AND name_digest = $2 AND space_id IS NULL FOR UPDATE`
-      : `SELECT ${COLUMNS} FROM secret WHERE space_id = $3 AND name_digest = $2 AND environment_id = $1 FOR UPDATE`,
+    spaceId === null ? LOCK_ENVIRONMENT_SECRET_SQL : LOCK_SPACE_SECRET_SQL,
     spaceId === null ? [environmentId, nameDigest(name)] : [environmentId, nameDigest(name), spaceId],
   );
   return rows[0] && hydrate(rows[0]);
@@ -161,13 +169,16 @@ export interface SealedSecretRow {
   readonly ciphertext: Buffer;
 }
 
+/** $1 id, $2 environment id, $3 space id, $4 name, $5 name digest, $6 version, $7 key version, $8 wrapped DEK, $9 ciphertext. */
+export const INSERT_SECRET_SQL = `INSERT INTO secret (id, environment_id, space_id, name, name_digest, version, key_version, wrapped_dek, ciphertext)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT DO NOTHING
+     RETURNING ${COLUMNS}`;
+
 /** Inserts a first version; undefined when a concurrent writer inserted the same name first. */
 export async function insertSecret(db: Queryable, row: SealedSecretRow): Promise<Secret | undefined> {
   const rows: SecretRow[] = await db.query(
-    `INSERT INTO secret (id, environment_id, space_id, name, name_digest, version, key_version, wrapped_dek, ciphertext)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     ON CONFLICT DO NOTHING
-     RETURNING ${COLUMNS}`,
+    INSERT_SECRET_SQL,
     [
       row.id,
       row.environmentId,
@@ -183,13 +194,16 @@ export async function insertSecret(db: Queryable, row: SealedSecretRow): Promise
   return rows[0] && hydrate(rows[0]);
 }
 
+/** $1 id, $2 version, $3 key version, $4 wrapped DEK, $5 ciphertext. */
+export const UPDATE_SECRET_VALUE_SQL = `WITH updated AS (
+       UPDATE secret SET version = $2, key_version = $3, wrapped_dek = $4, ciphertext = $5, updated_at = now()
+        WHERE id = $1 RETURNING ${COLUMNS})
+     SELECT * FROM updated`;
+
 /** Replaces the sealed value of a row locked by lockSecretForWrite. */
 export async function updateSecretValue(db: Queryable, row: SealedSecretRow): Promise<Secret> {
   const rows: SecretRow[] = await db.query(
-    `WITH updated AS (
-       UPDATE secret SET version = $2, key_version = $3, wrapped_dek = $4, ciphertext = $5, updated_at = now()
-        WHERE id = $1 RETURNING ${COLUMNS})
-     SELECT * FROM updated`,
+    UPDATE_SECRET_VALUE_SQL,
     [row.id, row.version, row.keyVersion, row.wrappedDek, row.ciphertext],
   );
   return hydrate(rows[0]);
