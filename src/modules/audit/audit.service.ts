@@ -37,6 +37,15 @@ export function secretRecord(action: AuditAction, actor: Actor, secret: Secret):
   };
 }
 
+/** $1 the records (AuditRecord[]) as one JSON document. */
+export const AUDIT_APPEND_SQL = `INSERT INTO audit_event
+         (id, action, token_id, environment_id, space_id, secret_id, secret_name, secret_version, source, subject_token_id)
+       SELECT gen_random_uuid(), r.action, r."tokenId", r."environmentId", r."spaceId", r."secretId",
+              r."secretName", r."secretVersion", r.source, r."subjectTokenId"
+         FROM jsonb_to_recordset($1::jsonb) AS r (
+           action varchar, "tokenId" uuid, "environmentId" uuid, "spaceId" uuid, "secretId" uuid,
+           "secretName" text, "secretVersion" int, source varchar, "subjectTokenId" uuid)`;
+
 const MAX_PAGE = 500;
 const DEFAULT_PAGE = 50;
 
@@ -94,16 +103,7 @@ export class AuditService {
    */
   async append(records: readonly AuditRecord[], db: Queryable = this.db): Promise<void> {
     if (records.length === 0) return;
-    await db.query(
-      `INSERT INTO audit_event
-         (id, action, token_id, environment_id, space_id, secret_id, secret_name, secret_version, source, subject_token_id)
-       SELECT gen_random_uuid(), r.action, r."tokenId", r."environmentId", r."spaceId", r."secretId",
-              r."secretName", r."secretVersion", r.source, r."subjectTokenId"
-         FROM jsonb_to_recordset($1::jsonb) AS r (
-           action varchar, "tokenId" uuid, "environmentId" uuid, "spaceId" uuid, "secretId" uuid,
-           "secretName" text, "secretVersion" int, source varchar, "subjectTokenId" uuid)`,
-      [JSON.stringify(records)],
-    );
+    await db.query(AUDIT_APPEND_SQL, [JSON.stringify(records)]);
   }
 
   /** Newest first, optionally for one environment, after an opaque cursor. */

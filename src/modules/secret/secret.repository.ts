@@ -147,6 +147,11 @@ export async function findPlacementAndSecrets(
   return splitPlacementRows(rows);
 }
 
+/** $1 environment id, $2 name digest. */
+export const LOCK_ENVIRONMENT_SECRET_SQL = `SELECT ${COLUMNS} FROM secret WHERE environment_id = $1 AND name_digest = $2 AND space_id IS NULL FOR UPDATE`;
+/** $1 environment id, $2 name digest, $3 space id. */
+export const LOCK_SPACE_SECRET_SQL = `SELECT ${COLUMNS} FROM secret WHERE space_id = $3 AND name_digest = $2 AND environment_id = $1 FOR UPDATE`;
+
 /** Locks the row of (placement, name) for the rest of the transaction. */
 export async function lockSecretForWrite(
   db: Queryable,
@@ -155,9 +160,7 @@ export async function lockSecretForWrite(
   name: string,
 ): Promise<Secret | undefined> {
   const rows: SecretRow[] = await db.query(
-    spaceId === null
-      ? `SELECT ${COLUMNS} FROM secret WHERE environment_id = $1 AND name_digest = $2 AND space_id IS NULL FOR UPDATE`
-      : `SELECT ${COLUMNS} FROM secret WHERE space_id = $3 AND name_digest = $2 AND environment_id = $1 FOR UPDATE`,
+    spaceId === null ? LOCK_ENVIRONMENT_SECRET_SQL : LOCK_SPACE_SECRET_SQL,
     spaceId === null ? [environmentId, nameDigest(name)] : [environmentId, nameDigest(name), spaceId],
   );
   return rows[0] && hydrate(rows[0]);
@@ -174,13 +177,16 @@ export interface SealedSecretRow {
   readonly ciphertext: Buffer;
 }
 
+/** $1 id, $2 environment id, $3 space id, $4 name, $5 name digest, $6 version, $7 key version, $8 wrapped DEK, $9 ciphertext. */
+export const INSERT_SECRET_SQL = `INSERT INTO secret (id, environment_id, space_id, name, name_digest, version, key_version, wrapped_dek, ciphertext)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+     ON CONFLICT DO NOTHING
+     RETURNING ${COLUMNS}`;
+
 /** Inserts a first version; undefined when a concurrent writer inserted the same name first. */
 export async function insertSecret(db: Queryable, row: SealedSecretRow): Promise<Secret | undefined> {
   const rows: SecretRow[] = await db.query(
-    `INSERT INTO secret (id, environment_id, space_id, name, name_digest, version, key_version, wrapped_dek, ciphertext)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-     ON CONFLICT DO NOTHING
-     RETURNING ${COLUMNS}`,
+    INSERT_SECRET_SQL,
     [
       row.id,
       row.environmentId,
@@ -196,13 +202,16 @@ export async function insertSecret(db: Queryable, row: SealedSecretRow): Promise
   return rows[0] && hydrate(rows[0]);
 }
 
+/** $1 id, $2 version, $3 key version, $4 wrapped DEK, $5 ciphertext. */
+export const UPDATE_SECRET_VALUE_SQL = `WITH updated AS (
+       UPDATE secret SET version = $2, key_version = $3, wrapped_dek = $4, ciphertext = $5, updated_at = now()
+        WHERE id = $1 RETURNING ${COLUMNS})
+     SELECT * FROM updated`;
+
 /** Replaces the sealed value of a row locked by lockSecretForWrite. */
 export async function updateSecretValue(db: Queryable, row: SealedSecretRow): Promise<Secret> {
   const rows: SecretRow[] = await db.query(
-    `WITH updated AS (
-       UPDATE secret SET version = $2, key_version = $3, wrapped_dek = $4, ciphertext = $5, updated_at = now()
-        WHERE id = $1 RETURNING ${COLUMNS})
-     SELECT * FROM updated`,
+    UPDATE_SECRET_VALUE_SQL,
     [row.id, row.version, row.keyVersion, row.wrappedDek, row.ciphertext],
   );
   return hydrate(rows[0]);

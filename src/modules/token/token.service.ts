@@ -14,7 +14,14 @@ import { Capability, type AccessPolicy, type Principal } from '../access/access-
 /** 256 random bits behind a recognisable prefix (secret scanners can match `sst_`). */
 const TOKEN_PREFIX = 'sst_';
 const MAX_TOKEN_CHARS = 512;
-const LAST_USED_RESOLUTION_MS = 60_000;
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** $1 token hashes (bytea[]), $2 LAST_USED_RESOLUTION_MS. */
+export const TOKEN_LOOKUP_SQL = `SELECT id, role, environment_id, space_id, token_hash,
+                  (last_used_at IS NULL OR last_used_at < now() - $2 * interval '1 millisecond') AS stale
+             FROM api_token WHERE token_hash = ANY($1::bytea[]) AND revoked_at IS NULL`;
+/** $1 token ids (uuid[]). */
+export const TOKEN_TOUCH_SQL = `UPDATE api_token SET last_used_at = now() WHERE id = ANY($1::uuid[])`;
 
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
@@ -52,14 +59,12 @@ export class TokenService {
     this.lookups = new DataLoader(
       async (hashes) => {
         const rows: TokenRow[] = await prepared.query(
-          `SELECT id, role, environment_id, space_id, token_hash,
-                  (last_used_at IS NULL OR last_used_at < now() - $2 * interval '1 millisecond') AS stale
-             FROM api_token WHERE token_hash = ANY($1::bytea[]) AND revoked_at IS NULL`,
+          TOKEN_LOOKUP_SQL,
           [hashes.map((hex) => Buffer.from(hex, 'hex')), LAST_USED_RESOLUTION_MS],
         );
         // lastUsedAt, at most once a minute per token: one statement for the batch, however many requests share a token
         const stale = rows.filter((row) => row.stale).map((row) => row.id);
-        if (stale.length) await prepared.query(`UPDATE api_token SET last_used_at = now() WHERE id = ANY($1::uuid[])`, [stale]);
+        if (stale.length) await prepared.query(TOKEN_TOUCH_SQL, [stale]);
         const byHash = new Map(rows.map((row) => [row.token_hash.toString('hex'), row]));
         return hashes.map((hex) => byHash.get(hex));
       },

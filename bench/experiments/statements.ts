@@ -5,22 +5,23 @@ import { readFileSync } from 'node:fs';
 
 import { Client, type QueryConfig } from 'pg';
 
-import { openBenchDatabase } from './database';
-import { seedScope, shapeOf } from './seed';
-import { startServer } from './server';
+import { AuditAction, SecretScope } from '../../src/entities';
+import { LAST_USED_RESOLUTION_MS, TOKEN_LOOKUP_SQL } from '../../src/modules/token/token.service';
+import { AUDIT_APPEND_SQL, type AuditRecord } from '../../src/modules/audit/audit.service';
+import { FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, FIND_PLACEMENT_SQL } from '../../src/modules/secret/secret.repository';
+import { openBenchDatabase } from '../database';
+import { seedScope, shapeOf } from '../seed';
+import { startServer } from '../server';
 
 /*
  * The cost of each statement of a listener read, one at a time on one
  * connection: PostgreSQL backend CPU (from /proc), round-trip time, and
- * client CPU, unprepared (as TypeORM's DataSource.query sends them) and as
- * named prepared statements. The SQL is copied from token.service.ts,
- * secret.service.ts, secret.repository.ts and audit.service.ts (plus a
- * VALUES form of the one-row audit insert); keep it in step with them.
+ * client CPU, unprepared (parsed and planned on every call) and as named
+ * prepared statements. The SQL is the product's own text, imported.
  *
- *   npx tsc -p bench/tsconfig.json && node dist/bench/statements.js   (needs PostgreSQL on 127.0.0.1:5432)
+ *   npx tsc -p bench/tsconfig.json && node dist/bench/experiments/statements.js   (needs PostgreSQL on 127.0.0.1:5432)
  */
 
-const COLUMNS = 'id, environment_id, space_id, name, version, key_version, wrapped_dek, ciphertext, created_at, updated_at';
 const CALLS = 2_000;
 
 const digest = (text: string) => createHash('sha256').update(text, 'utf8').digest();
@@ -46,36 +47,21 @@ async function main(): Promise<void> {
     const pid = rows[0].pid;
     const ticksPerSecond = 100;
 
+    const auditRow = (): AuditRecord => ({
+      action: AuditAction.SECRET_READ,
+      tokenId: null,
+      environmentId: scope.environmentId,
+      spaceId: scope.spaceId,
+      secretId: randomUUID(),
+      secretName: 'SECRET_07',
+      secretVersion: 1,
+      source: SecretScope.SPACE,
+    });
     const statements: Record<string, [string, () => unknown[]]> = {
-      'token (token.service authenticate)': [
-        `SELECT id, role, environment_id, space_id,
-                (last_used_at IS NULL OR last_used_at < now() - $2 * interval '1 millisecond') AS stale
-           FROM api_token WHERE token_hash = $1 AND revoked_at IS NULL`,
-        () => [digest(scope.token), 60_000],
-      ],
-      'scope (secret.service resolveScope)': [
-        `SELECT s.environment_id, s.id AS space_id, e.current_key_version
-           FROM space s JOIN environment e ON e.id = s.environment_id WHERE s.id = $1`,
-        () => [scope.spaceId],
-      ],
-      'rows (repository findSecretsByName)': [
-        `SELECT ${COLUMNS} FROM secret WHERE environment_id = $1 AND name_digest = $2 AND space_id IS NULL
-         UNION ALL
-         SELECT ${COLUMNS} FROM secret WHERE space_id = $3 AND name_digest = $2 AND environment_id = $1`,
-        () => [scope.environmentId, digest('SECRET_07'), scope.spaceId],
-      ],
-      'audit, 1 row (audit.service unnest)': [
-        `INSERT INTO audit_event
-           (id, action, token_id, environment_id, space_id, secret_id, secret_name, secret_version, source, subject_token_id)
-         SELECT * FROM unnest($1::uuid[], $2::varchar[], $3::uuid[], $4::uuid[], $5::uuid[], $6::uuid[],
-                              $7::text[], $8::int[], $9::varchar[], $10::uuid[])`,
-        () => [[randomUUID()], ['SECRET_READ'], [null], [scope.environmentId], [scope.spaceId], [randomUUID()], ['SECRET_07'], [1], ['SPACE'], [null]],
-      ],
-      'audit, 1 row as VALUES': [
-        `INSERT INTO audit_event (id, action, token_id, environment_id, space_id, secret_id, secret_name, secret_version, source)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-        () => [randomUUID(), 'SECRET_READ', null, scope.environmentId, scope.spaceId, randomUUID(), 'SECRET_07', 1, 'SPACE'],
-      ],
+      'token (token.service lookups)': [TOKEN_LOOKUP_SQL, () => [[digest(scope.token)], LAST_USED_RESOLUTION_MS]],
+      'scope (secret.service resolveScope)': [FIND_PLACEMENT_SQL, () => [scope.environmentId, scope.spaceId]],
+      'scope + rows (repository, by name)': [FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, () => [scope.environmentId, scope.spaceId, digest('SECRET_07')]],
+      'audit, 1 row (audit.service append)': [AUDIT_APPEND_SQL, () => [JSON.stringify([auditRow()])]],
       'SELECT 1 (round-trip floor)': ['SELECT 1', () => []],
     };
 

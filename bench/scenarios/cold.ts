@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import net from 'node:net';
-import path from 'node:path';
-
-import { startFakeKms } from '../test/support/fake-kms';
-import type { ScenarioResult } from './report';
-import { seedEnvironments, valueFor } from './seed';
-import { startServer, type RunningServer } from './server';
-import { peakRssMbOf, type RssSampler } from './system';
+import { startFakeKms } from '../../test/support/fake-kms';
+import { log } from '../log';
+import { startServerProcess } from '../processes';
+import type { ScenarioResult } from '../report';
+import { seedEnvironments, valueFor } from '../seed';
+import { startServer, type RunningServer } from '../server';
+import { percentile } from '../stats';
+import { peakRssMbOf, type RssSampler } from '../system';
+import type { Scenario } from './scenario';
 
 /*
  * Scenario 5: the first read after a restart, with Cloud KMS faked on
@@ -24,7 +23,6 @@ import { peakRssMbOf, type RssSampler } from './system';
 
 export const KMS_LATENCY_MS = 50;
 const READS_PER_ENVIRONMENT_IN_BURST = 4;
-const MAIN = path.join(__dirname, '..', 'src', 'main.js');
 
 const READ = 'query Read($n: String!, $e: ID) { secret(name: $n, environmentId: $e) { value source } }';
 
@@ -47,54 +45,7 @@ async function timedRead(url: string, environment: Environment, name: string): P
   return { ms, ok };
 }
 
-const percentile = (values: readonly number[], p: number) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
-};
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
-    });
-  });
-}
-
-async function startServerProcess(env: Record<string, string>): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
-  if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing (the bench build compiles it)`);
-  const port = await freePort();
-  const child = spawn(process.execPath, [MAIN], {
-    env: { PATH: process.env.PATH, HOST: '127.0.0.1', PORT: String(port), METADATA_SERVER_DETECTION: 'none', ...env },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (chunk) => (stderr += chunk));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`server process exited with ${child.exitCode}: ${stderr}`);
-    if (Date.now() > deadline) throw new Error(`server process did not answer /healthz: ${stderr}`);
-    const ok = await fetch(`${url}/healthz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ok) break;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return {
-    url,
-    pid: child.pid!,
-    async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
-export async function coldStart(options: {
+async function coldStart(options: {
   env: Record<string, string>;
   environments: number;
   rss: RssSampler;
@@ -139,9 +90,8 @@ export async function coldStart(options: {
     /* Process restart: a new `node dist/src/main.js`, then every environment read at once. */
     kms.reset();
     kms.setLatency(KMS_LATENCY_MS);
-    started = performance.now();
     const child = await startServerProcess(kmsEnv);
-    const processStartupMs = performance.now() - started;
+    const processStartupMs = child.readyMs;
     const burst: number[] = [];
     let burstErrors = 0;
     started = performance.now();
@@ -171,7 +121,7 @@ export async function coldStart(options: {
         mean: first.reduce((a, b) => a + b, 0) / n,
         errors,
         peakRssMb: inProcessRss,
-        notes: `startup ${inProcessStartupMs.toFixed(0)} ms; KMS Decrypt calls ${inProcessCalls.decrypt} for ${n} environments; warm read p50 ${percentile(warm, 50).toFixed(1)} ms`,
+        notes: `startup ${inProcessStartupMs.toFixed(0)} ms; KMS Decrypt calls ${inProcessCalls.decrypt} for ${n} environments; warm read p50 ${percentile(warm, 50)?.toFixed(1)} ms`,
         extra: {
           environments: n,
           kmsLatencyMs: KMS_LATENCY_MS,
@@ -208,3 +158,15 @@ export async function coldStart(options: {
     await kms.stop();
   }
 }
+
+export const cold: Scenario = {
+  name: 'cold',
+  phase: 'stopped',
+  async prepare(session) {
+    return async () => {
+      log(`cold start: ${session.plan.coldEnvironments} environments, fake KMS answering in ${KMS_LATENCY_MS} ms`);
+      const rows = await coldStart({ env: session.env, environments: session.plan.coldEnvironments, rss: session.rss, created: session.createdEnvironments });
+      session.results.push(...rows);
+    };
+  },
+};

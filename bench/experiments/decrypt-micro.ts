@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes, randomUUID } from 'node:crypto';
 
-import { openValue, sealValue, type SealedValue, type ValueOwner } from '../src/crypto/envelope';
+import { openValue, sealValue, type SealedValue, type ValueOwner } from '../../src/crypto/envelope';
 
 /*
  * What one value's decryption costs in this process, outside any server:
