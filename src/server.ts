@@ -32,7 +32,7 @@ export async function buildServer(container: Container): Promise<FastifyInstance
     const clientError = toClientError(error, logger);
     return reply.code(clientError.status).send(graphqlErrorBody(clientError));
   });
-  registerRequestLifecycle(app, container.requests, logger);
+  await registerRequestLifecycle(app, container.requests, logger);
 
   const apollo = createApolloServer(container.schema, config, logger, [fastifyApolloDrainPlugin(app)]);
   await apollo.start();

@@ -20,14 +20,16 @@ export function registerTokenCommands(program: Command, withContainer: WithConta
     .option('--name <name>', 'what uses this token', 'cli')
     .option('--environment <id>', "a LISTENER's environment")
     .option('--space <id>', "a LISTENER's space (implies its environment)")
+    .option('--expires-at <date-time>', 'when the token stops working, ISO 8601 with a time zone (e.g. 2027-01-31T00:00:00Z)')
     .option('--json', 'print {"token", "apiToken"} as JSON')
-    .action(async (options: { role: string; name: string; environment?: string; space?: string; json?: boolean }) => {
+    .action(async (options: { role: string; name: string; environment?: string; space?: string; expiresAt?: string; json?: boolean }) => {
       const created = await withContainer((c) =>
         c.tokens.create(AccessPolicy.system, {
             name: options.name,
             role: options.role.toUpperCase() as TokenRole,
             environmentId: options.environment,
             spaceId: options.space,
+            expiresAt: options.expiresAt,
         }),
       );
       if (options.json) return out(JSON.stringify(created));

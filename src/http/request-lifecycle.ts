@@ -1,8 +1,12 @@
+import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { Logger } from '../logger';
-import type { RequestContext, RequestContexts } from '../modules/request/request-context';
+import type { Credentials, RequestContext, RequestContexts, SessionCookie } from '../modules/request/request-context';
 import { graphqlErrorBody, restErrorBody, toClientError, type ClientError } from './errors';
+
+/** The admin UI's session: an ADMIN token in an HttpOnly, SameSite=Strict cookie. */
+export const SESSION_COOKIE = 'secretspace_session';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -31,12 +35,13 @@ const bodyFor = (api: Api, error: ClientError) => (api === 'rest' ? restErrorBod
  *   (and within its bounds); otherwise it is replaced by an error;
  * - onResponse / onRequestAbort: free the request's slot.
  */
-export function registerRequestLifecycle(app: FastifyInstance, requests: RequestContexts, logger: Logger): void {
+export async function registerRequestLifecycle(app: FastifyInstance, requests: RequestContexts, logger: Logger): Promise<void> {
+  await app.register(fastifyCookie);
   app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
     const api = apiOf(request);
     if (!api) return;
     try {
-      request.secretspace = await requests.open({ authorization: request.headers.authorization });
+      request.secretspace = await requests.open(credentialsOf(request), sessionCookie(request, reply));
     } catch (error) {
       const clientError = toClientError(error, logger);
       return reply.code(clientError.status).type('application/json').send(bodyFor(api, clientError));
@@ -63,4 +68,23 @@ export function registerRequestLifecycle(app: FastifyInstance, requests: Request
   };
   app.addHook('onResponse', release);
   app.addHook('onRequestAbort', release);
+}
+
+/** This server's own origin as the request reached it, to compare with the Origin a browser sends. */
+export const ownOrigin = (request: FastifyRequest) => `${request.protocol}://${request.headers.host ?? ''}`;
+
+export function credentialsOf(request: FastifyRequest): Credentials {
+  return {
+    authorization: request.headers.authorization,
+    sessionToken: request.cookies[SESSION_COOKIE],
+    sameOrigin: request.headers.origin !== undefined && request.headers.origin === ownOrigin(request),
+  };
+}
+
+function sessionCookie(request: FastifyRequest, reply: FastifyReply): SessionCookie {
+  const options = { httpOnly: true, sameSite: 'strict' as const, path: '/', secure: request.protocol === 'https' };
+  return {
+    set: (token, expiresAt) => void reply.setCookie(SESSION_COOKIE, token, { ...options, expires: expiresAt }),
+    clear: () => void reply.clearCookie(SESSION_COOKIE, options),
+  };
 }

@@ -1,5 +1,6 @@
 import { Initial1764403200000 } from './1764403200000-Initial';
 import { AccessAndAudit1764489600000 } from './1764489600000-AccessAndAudit';
+import { Sessions1764576000000 } from './1764576000000-Sessions';
 
 /** In order. Listed explicitly so that compiled and ts-jest runs load the same classes. */
-export const migrations = [Initial1764403200000, AccessAndAudit1764489600000];
+export const migrations = [Initial1764403200000, AccessAndAudit1764489600000, Sessions1764576000000];

@@ -71,3 +71,11 @@ export function check<T extends z.ZodType>(schema: T, field: string, input: unkn
 export function checkOptional<T extends z.ZodType>(schema: T, field: string, input: unknown): z.output<T> | undefined {
   return input === undefined || input === null ? undefined : check(schema, field, input);
 }
+
+/** A moment in the future, as a Date or an ISO 8601 string with a time zone. */
+export const expiresAtSchema = z
+  .union([z.date(), z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' })], {
+    error: 'must be a date-time',
+  })
+  .transform((value) => (value instanceof Date ? value : new Date(value)))
+  .refine((date) => !Number.isNaN(date.getTime()) && date.getTime() > Date.now(), 'must be in the future');

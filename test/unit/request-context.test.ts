@@ -12,7 +12,7 @@ function contexts(limits = { maxValuesPerRequest: 3, maxConcurrentPerToken: 2 })
   const written: AuditRecord[][] = [];
   const requests = new RequestContexts(
     {
-      tokens: { authenticate: async () => LISTENER },
+      tokens: { authenticate: async () => LISTENER, authenticateToken: async () => LISTENER },
       audit: {
         appendSoon: async (records: readonly AuditRecord[]) => {
           written.push([...records]);

@@ -11,6 +11,10 @@ export interface Principal {
   /** A LISTENER's binding; null for ADMIN. */
   readonly environmentId: string | null;
   readonly spaceId: string | null;
+  /** When the token stops working; null or absent: never. */
+  readonly expiresAt?: Date | null;
+  /** For an admin UI session: the token that signed in. */
+  readonly sessionOf?: string | null;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { AuditService } from '../audit/audit.service';
 import type { Loaders } from '../loaders';
 import { AccessPolicy } from '../access/access-policy';
-import { RateLimitedError } from '../../errors';
+import { ForbiddenError, RateLimitedError } from '../../errors';
 import type { TokenService } from '../token/token.service';
 import { ValueReads } from './value-reads';
 
@@ -12,12 +12,23 @@ export interface RequestContext {
   readonly loaders: Loaders;
   /** The values this request reads: decrypted once each, bounded, audited before the answer leaves. */
   readonly reads: ValueReads;
+  /** The admin UI session cookie of this answer, where the transport has one (HTTP). */
+  readonly session?: SessionCookie;
+}
+
+export interface SessionCookie {
+  set(token: string, expiresAt: Date): void;
+  clear(): void;
 }
 
 /** What a request presents to prove who it is. */
 export interface Credentials {
-  /** The `Authorization` header, if any. */
+  /** The `Authorization` header, if any; it wins over a session cookie. */
   readonly authorization?: string;
+  /** The admin UI session cookie, if any. */
+  readonly sessionToken?: string;
+  /** Whether the request's Origin is this server's own (SameSite does not separate ports on one host). */
+  readonly sameOrigin?: boolean;
 }
 
 export interface RequestLimits {
@@ -28,7 +39,7 @@ export interface RequestLimits {
 }
 
 interface Deps {
-  readonly tokens: Pick<TokenService, 'authenticate'>;
+  readonly tokens: Pick<TokenService, 'authenticate' | 'authenticateToken'>;
   readonly audit: Pick<AuditService, 'appendSoon'>;
   readonly loaders: (access: AccessPolicy) => Loaders;
 }
@@ -50,14 +61,21 @@ export class RequestContexts {
   ) {}
 
   /** UNAUTHENTICATED without valid credentials; RATE_LIMITED when the token has too many requests in flight. */
-  async open(credentials: Credentials): Promise<RequestContext> {
-    const principal = await this.deps.tokens.authenticate(credentials.authorization);
+  async open(credentials: Credentials, session?: SessionCookie): Promise<RequestContext> {
+    const principal = await this.authenticate(credentials);
     const key = principal.tokenId ?? '';
     const running = this.inFlight.get(key) ?? 0;
     if (running >= this.limits.maxConcurrentPerToken) throw new RateLimitedError(this.limits.maxConcurrentPerToken);
     this.inFlight.set(key, running + 1);
     const access = new AccessPolicy(principal);
-    return { access, loaders: this.deps.loaders(access), reads: new ValueReads(principal, this.limits.maxValuesPerRequest) };
+    return { access, loaders: this.deps.loaders(access), reads: new ValueReads(principal, this.limits.maxValuesPerRequest), session };
+  }
+
+  /** A bearer token, else a session cookie — the latter only from this server's own origin (no cross-site use). */
+  private authenticate({ authorization, sessionToken, sameOrigin }: Credentials) {
+    if (authorization !== undefined || sessionToken === undefined) return this.deps.tokens.authenticate(authorization);
+    if (!sameOrigin) throw new ForbiddenError('a session cookie is accepted only from this server’s own origin');
+    return this.deps.tokens.authenticateToken(sessionToken);
   }
 
   /** Resolves when the answer may leave; rejects when it must be withheld. */

@@ -8,18 +8,21 @@ import type { Queryable } from '../../db/statements';
 import { ApiToken, AuditAction, TokenRole } from '../../entities';
 import { BadUserInputError, NotFoundError, UnauthenticatedError } from '../../errors';
 import type { AuditService } from '../audit/audit.service';
-import { check, checkOptional, entityNameSchema, idSchema } from '../validation';
+import { check, checkOptional, entityNameSchema, expiresAtSchema, idSchema } from '../validation';
 import { Capability, type AccessPolicy, type Principal } from '../access/access-policy';
 
 /** 256 random bits behind a recognisable prefix (secret scanners can match `sst_`). */
 const TOKEN_PREFIX = 'sst_';
 const MAX_TOKEN_CHARS = 512;
+/** An admin UI session lasts this long from sign-in, fixed (not sliding). */
+export const SESSION_MS = 8 * 60 * 60 * 1000;
 export const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** $1 token hashes (bytea[]), $2 LAST_USED_RESOLUTION_MS. */
-export const TOKEN_LOOKUP_SQL = `SELECT id, role, environment_id, space_id, token_hash,
+export const TOKEN_LOOKUP_SQL = `SELECT id, role, environment_id, space_id, token_hash, expires_at, parent_token_id,
                   (last_used_at IS NULL OR last_used_at < now() - $2 * interval '1 millisecond') AS stale
-             FROM api_token WHERE token_hash = ANY($1::bytea[]) AND revoked_at IS NULL`;
+             FROM api_token
+            WHERE token_hash = ANY($1::bytea[]) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`;
 /** $1 token ids (uuid[]). */
 export const TOKEN_TOUCH_SQL = `UPDATE api_token SET last_used_at = now() WHERE id = ANY($1::uuid[])`;
 
@@ -30,6 +33,8 @@ export interface CreateTokenCommand {
   readonly role: unknown;
   readonly environmentId?: unknown;
   readonly spaceId?: unknown;
+  /** A Date (GraphQL's DateTime) or an ISO string (the CLI); in the future. */
+  readonly expiresAt?: unknown;
 }
 
 interface TokenRow {
@@ -38,6 +43,8 @@ interface TokenRow {
   environment_id: string | null;
   space_id: string | null;
   token_hash: Buffer;
+  expires_at: Date | null;
+  parent_token_id: string | null;
   /** lastUsedAt is older than LAST_USED_RESOLUTION_MS (or unset). */
   stale: boolean;
 }
@@ -79,10 +86,55 @@ export class TokenService {
    */
   async authenticate(header: string | undefined): Promise<Principal> {
     const match = header ? /^Bearer[ ]+(\S+)\s*$/i.exec(header) : null;
-    if (!match || match[1].length > MAX_TOKEN_CHARS) throw new UnauthenticatedError();
-    const row = await this.lookups.load(hashToken(match[1]).toString('hex'));
-    if (!row) throw new UnauthenticatedError('the token is unknown or revoked');
-    return { tokenId: row.id, role: row.role, environmentId: row.environment_id, spaceId: row.space_id };
+    if (!match) throw new UnauthenticatedError();
+    return this.authenticateToken(match[1]);
+  }
+
+  /** The principal behind a token string (a bearer token, or an admin UI session cookie). */
+  async authenticateToken(token: string): Promise<Principal> {
+    if (token.length === 0 || token.length > MAX_TOKEN_CHARS) throw new UnauthenticatedError();
+    const row = await this.lookups.load(hashToken(token).toString('hex'));
+    if (!row) throw new UnauthenticatedError('the token is unknown, revoked or expired');
+    return {
+      tokenId: row.id,
+      role: row.role,
+      environmentId: row.environment_id,
+      spaceId: row.space_id,
+      expiresAt: row.expires_at,
+      sessionOf: row.parent_token_id,
+    };
+  }
+
+  /**
+   * Signs in to the admin UI: a new ADMIN token that expires SESSION_MS from
+   * now, named after the token that signed in and tied to it (revoking that
+   * token ends the session). A session signing in again makes a sibling, not
+   * a child, so one revocation still ends them all.
+   */
+  async signIn(caller: AccessPolicy): Promise<{ token: string; apiToken: ApiToken }> {
+    caller.assert(Capability.MANAGE);
+    const { tokenId, sessionOf } = caller.principal;
+    if (!tokenId) throw new BadUserInputError('token', 'only a token can sign in');
+    const signing = await this.db.getRepository(ApiToken).findOneBy({ id: sessionOf ?? tokenId });
+    if (!signing) throw new UnauthenticatedError('the token is unknown, revoked or expired');
+    const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const apiToken = await this.insert(caller, {
+      name: `session of ${signing.name}`.slice(0, 128),
+      role: TokenRole.ADMIN,
+      environmentId: null,
+      spaceId: null,
+      tokenHash: hashToken(token),
+      expiresAt: new Date(Date.now() + SESSION_MS),
+      parentTokenId: signing.id,
+    });
+    return { token, apiToken };
+  }
+
+  /** Ends the caller's own admin UI session (revokes its token). */
+  async signOut(caller: AccessPolicy): Promise<ApiToken> {
+    caller.assert(Capability.MANAGE);
+    if (!caller.principal.sessionOf) throw new BadUserInputError('token', 'this token is not an admin UI session');
+    return this.revoke(caller, caller.principal.tokenId);
   }
 
   /** The token a request carries (any caller may see its own). */
@@ -114,24 +166,34 @@ export class TokenService {
     if (role === TokenRole.LISTENER) {
       environmentId = await this.listenerEnvironment(environmentId, spaceId);
     }
+    const expiresAt = checkOptional(expiresAtSchema, 'expiresAt', command.expiresAt) ?? null;
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const apiToken = await this.insert(caller, { name, role, environmentId, spaceId, tokenHash: hashToken(token) });
+    const apiToken = await this.insert(caller, {
+      name,
+      role,
+      environmentId,
+      spaceId,
+      tokenHash: hashToken(token),
+      expiresAt,
+      parentTokenId: null,
+    });
     return { token, apiToken };
   }
 
+  /** Revokes a token and the admin UI sessions it signed in; revoking twice changes nothing. */
   async revoke(caller: AccessPolicy, id: unknown): Promise<ApiToken> {
     caller.assert(Capability.MANAGE);
     const tokenId = check(idSchema, 'id', id);
     const token = await this.db.transaction(async (em) => {
       const rows: { id: string }[] = await em.query(
         `WITH revoked AS (
-           UPDATE api_token SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id)
+           UPDATE api_token SET revoked_at = now()
+            WHERE (id = $1 OR parent_token_id = $1) AND revoked_at IS NULL RETURNING id)
          SELECT id FROM revoked`,
         [tokenId],
       );
-      if (rows.length) {
-        await this.audit.append([{ action: AuditAction.TOKEN_REVOKED, tokenId: caller.principal.tokenId, subjectTokenId: tokenId }], em);
-      }
+      const records = rows.map((row) => ({ action: AuditAction.TOKEN_REVOKED, tokenId: caller.principal.tokenId, subjectTokenId: row.id }));
+      await this.audit.append(records, em);
       return em.getRepository(ApiToken).findOneBy({ id: tokenId });
     });
     if (!token) throw new NotFoundError('token');
@@ -144,7 +206,15 @@ export class TokenService {
     const tokenHash = hashToken(token);
     if (await this.db.getRepository(ApiToken).existsBy({ tokenHash })) return;
     try {
-      await this.insert(caller, { name: 'bootstrap', role: TokenRole.ADMIN, environmentId: null, spaceId: null, tokenHash });
+      await this.insert(caller, {
+        name: 'bootstrap',
+        role: TokenRole.ADMIN,
+        environmentId: null,
+        spaceId: null,
+        tokenHash,
+        expiresAt: null,
+        parentTokenId: null,
+      });
     } catch (error) {
       if (constraintViolation(error)?.constraint !== 'api_token_hash_key') throw error; // another instance won
     }
@@ -175,7 +245,7 @@ export class TokenService {
 
   private async insert(
     caller: AccessPolicy,
-    fields: Pick<ApiToken, 'name' | 'role' | 'environmentId' | 'spaceId' | 'tokenHash'>,
+    fields: Pick<ApiToken, 'name' | 'role' | 'environmentId' | 'spaceId' | 'tokenHash' | 'expiresAt' | 'parentTokenId'>,
   ): Promise<ApiToken> {
     const apiToken = this.db.getRepository(ApiToken).create({
       id: randomUUID(),

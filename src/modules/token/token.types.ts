@@ -15,6 +15,18 @@ export class CreateApiTokenInput {
 
   @Field(() => ID, { nullable: true, description: 'Binds a LISTENER to one space of its environment.' })
   spaceId?: string | null;
+
+  @Field(() => Date, { nullable: true, description: 'When the token stops working (in the future); omitted: never.' })
+  expiresAt?: Date | null;
+}
+
+@ObjectType({ description: 'An admin UI session: an ADMIN token held only in an HttpOnly cookie.' })
+export class Session {
+  @Field({ description: 'Fixed at sign-in (8 h), not extended by use.' })
+  expiresAt!: Date;
+
+  @Field(() => ApiToken)
+  apiToken!: ApiToken;
 }
 
 @ObjectType()
