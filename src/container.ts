@@ -13,6 +13,8 @@ import { AccessPolicy } from './modules/access/access-policy';
 import { TokenResolver } from './modules/access/token.resolver';
 import { TokenService } from './modules/access/token.service';
 import { AuditResolver } from './modules/audit/audit.resolver';
+import { AuditRetention } from './modules/audit/audit-retention';
+import { openAuditSink } from './modules/audit/audit-sink';
 import { AuditService, ReadAuditBuffer } from './modules/audit/audit.service';
 import type { Context } from './modules/context';
 import { EnvironmentResolver } from './modules/environment/environment.resolver';
@@ -35,6 +37,7 @@ export interface Container {
   readonly registry: CipherProviderRegistry;
   readonly keyring: EnvironmentKeyring;
   readonly audit: AuditService;
+  readonly auditRetention: AuditRetention;
   readonly tokens: TokenService;
   readonly environments: EnvironmentService;
   readonly spaces: SpaceService;
@@ -72,7 +75,9 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
   const db = database.dataSource;
   const keyring = new EnvironmentKeyring(registry, createEnvironmentKeyStore(db), config.environmentKeyCache);
   const { prepared } = database;
-  const audit = new AuditService(db, prepared);
+  const auditSink = openAuditSink(config.audit.sink, logger);
+  const audit = new AuditService(db, prepared, { ...config.audit, sink: auditSink });
+  const auditRetention = new AuditRetention(db, audit, config.audit.retentionDays);
   const tokens = new TokenService(db, audit, prepared);
   const environments = new EnvironmentService(db, keyring, audit);
   const spaces = new SpaceService(db, audit);
@@ -104,6 +109,7 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     registry,
     keyring,
     audit,
+    auditRetention,
     tokens,
     environments,
     spaces,
@@ -116,6 +122,7 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     },
     async close() {
       await database.close();
+      await auditSink?.close();
       await registry.close();
     },
   };

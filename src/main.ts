@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
 import { createContainer } from './container';
 import { createLogger } from './logger';
+import { startAuditTimers } from './modules/audit/audit-timers';
 import { buildServer } from './server';
 
 /** Entry point: config → database → server → listen → graceful stop. */
@@ -21,6 +22,7 @@ async function main(): Promise<void> {
   const container = await createContainer(config, logger);
   const app = await buildServer(container);
   await app.listen({ port: config.port, host: config.host });
+  const auditTimers = startAuditTimers(container);
   logger.info(
     { url: `http://${config.host}:${config.port}/graphql`, database: config.embedded ? 'embedded' : 'external', cipherProvider: config.cipherProvider },
     'secretspace listening',
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
     }, config.shutdownGraceMs).unref();
     try {
       await app.close();
+      await auditTimers.stop();
       await container.close();
       logger.info('stopped');
       process.exit(0);

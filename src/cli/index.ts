@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from '../config';
 import { createContainer, type Container } from '../container';
 import { isAppError } from '../errors';
 import { createLogger } from '../logger';
+import { registerAuditCommands } from './audit.commands';
 import { registerKeyCommands } from './keys.commands';
 import { registerTokenCommands } from './token.commands';
 
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerTokenCommands(program, withContainer);
   registerKeyCommands(program, withContainer);
+  registerAuditCommands(program, withContainer);
   return program;
 }
 
