@@ -97,7 +97,7 @@ export class AuditPartitions1764662400000 implements MigrationInterface {
       await q.query(`
         ALTER TABLE audit_event_legacy
           ADD COLUMN xid xid8, ADD COLUMN first_at timestamptz, ADD COLUMN last_at timestamptz,
-          ADD COLUMN webhook_id uuid, ADD COLUMN count integer NOT NULL DEFAULT 1 CHECK (count >= 1), ADD COLUMN actor_id text,
+          ADD COLUMN webhook_id uuid, ADD COLUMN count integer NOT NULL DEFAULT 1 CONSTRAINT audit_event_count_check CHECK (count >= 1), ADD COLUMN actor_id text,
           ADD COLUMN affected_space_ids uuid[]`);
       await q.query(
         `ALTER TABLE audit_event ATTACH PARTITION audit_event_legacy FOR VALUES FROM (MINVALUE) TO ('${legacyUntil} 00:00:00+00')`,
