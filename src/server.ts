@@ -123,6 +123,14 @@ export async function buildServer(container: Container): Promise<FastifyInstance
 export const GRAPHQL_MAX_TOKENS = 2000;
 
 /**
+ * graphql-armor's cost counts a field with a literal `first: N` N times (a
+ * variable counts once). The largest documented page, `auditEvents(first:
+ * 500)` selecting every field, costs ~32,000 (test/unit/graphql-cost.test.ts
+ * builds it from the schema); depth, aliases and tokens bound the rest.
+ */
+export const GRAPHQL_MAX_COST = 50_000;
+
+/**
  * Query limits (graphql-armor). The deepest useful query of this schema,
  * environments → spaces → effectiveSecrets → secret → space → environment
  * → name, is 7 levels; aliases make an alias bomb of 100 effectiveSecrets
@@ -133,7 +141,7 @@ export const graphqlLimits = (production: boolean) => ({
   maxAliases: { n: 15 },
   maxDirectives: { n: 20 },
   maxTokens: { enabled: false }, // see parseOptions.maxTokens
-  costLimit: { maxCost: 5000 },
+  costLimit: { maxCost: GRAPHQL_MAX_COST },
   blockFieldSuggestion: { enabled: production },
 });
 
