@@ -167,7 +167,7 @@ export class AuditService {
     if (after) where.push(`seq < ${param(after)}::bigint`);
     const rows: (AuditEvent & { seq: string })[] = await this.db.query(
       `SELECT ${LIST_COLUMNS} FROM audit_event ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-        ORDER BY seq DESC LIMIT ${first + 1}`,
+        ORDER BY audit_event.seq DESC LIMIT ${first + 1}`,
       params,
     );
     if (after) await assertCursorNotExpired(this.db, after);
