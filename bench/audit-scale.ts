@@ -167,7 +167,7 @@ async function indexes(): Promise<void> {
 
 async function reads(): Promise<void> {
   const results: (string | number)[][] = [['mode', 'lists', 'reads', 'audit rows', 'audit bytes', 'bytes/read', 'rows per 1,000 lists', 'lists/s (16 concurrent)']];
-  for (const mode of ['each', 'coalesce'] as const) {
+  for (const mode of (args.get('modes') ?? 'each,coalesce').split(',')) {
     const db = await throwawayDatabase();
     const server = await startServer(db.url, { AUDIT_READS: mode, LOG_LEVEL: 'warn', DB_POOL_SIZE: '10' });
     try {
@@ -190,11 +190,14 @@ async function reads(): Promise<void> {
       };
       const size = async () =>
         withClient(db.url, async (c) => {
+          const staged = (await c.query(`SELECT to_regclass('audit_read_window') IS NOT NULL AS yes`)).rows[0].yes;
           const r = (
             await c.query(`
               SELECT (SELECT count(*) FROM audit_event WHERE action = 'SECRET_READ')::int AS rows,
-                     (SELECT coalesce(sum(count), 0) FROM audit_event WHERE action = 'SECRET_READ')::int AS counted,
-                     (SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'audit_event'::regclass)::bigint AS bytes`)
+                     ((SELECT ${staged ? 'coalesce(sum(count), 0)' : 'count(*)'} FROM audit_event WHERE action = 'SECRET_READ')
+                       + ${staged ? '(SELECT coalesce(sum(count), 0) FROM audit_read_window)' : '0'})::int AS counted,
+                     coalesce((SELECT sum(pg_total_relation_size(inhrelid)) FROM pg_inherits WHERE inhparent = 'audit_event'::regclass),
+                              pg_total_relation_size('audit_event'))::bigint AS bytes`)
           ).rows[0];
           return { rows: r.rows, counted: r.counted, bytes: Number(r.bytes) };
         });
@@ -206,7 +209,10 @@ async function reads(): Promise<void> {
       const started = process.hrtime.bigint();
       await Promise.all(
         Array.from({ length: 16 }, async () => {
-          while (next++ < LISTS) served += await list();
+          while (next++ < LISTS) {
+            const n = await list();
+            served += n;
+          }
         }),
       );
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

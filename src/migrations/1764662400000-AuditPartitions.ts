@@ -123,7 +123,10 @@ export class AuditPartitions1764662400000 implements MigrationInterface {
         updated_at timestamptz NOT NULL DEFAULT now()
       )`);
 
-    /* Rows here are updated in place (count += n); fillfactor leaves room for those updates to stay HOT. */
+    /*
+     * Rows here are updated in place (count += n); fillfactor leaves room for those updates to stay HOT.
+     * `shard` spreads one hot key over a few rows, so concurrent reads of it do not queue on one row lock.
+     */
     await q.query(`
       CREATE TABLE audit_read_window (
         window_start timestamptz NOT NULL,
@@ -135,10 +138,11 @@ export class AuditPartitions1764662400000 implements MigrationInterface {
         space_id uuid,
         secret_version integer,
         count integer NOT NULL CHECK (count >= 1),
+        shard smallint NOT NULL,
         source varchar(16),
         secret_name text,
         actor_id text,
-        CONSTRAINT audit_read_window_key UNIQUE NULLS NOT DISTINCT (window_start, token_id, secret_id, secret_version)
+        CONSTRAINT audit_read_window_key UNIQUE NULLS NOT DISTINCT (window_start, token_id, secret_id, secret_version, shard)
       ) WITH (fillfactor = 70)`);
   }
 

@@ -26,9 +26,10 @@ const windowStart = (param: string) => `to_timestamp(floor(extract(epoch FROM no
 
 const STAGE = `
   INSERT INTO audit_read_window AS w
-    (window_start, first_at, last_at, token_id, secret_id, environment_id, space_id, secret_version, count, source, secret_name, actor_id)
+    (window_start, first_at, last_at, token_id, secret_id, environment_id, space_id, secret_version, count, shard, source,
+     secret_name, actor_id)
   SELECT ${windowStart('$2::int')}, now(), now(), r."tokenId", r."secretId", r."environmentId", r."spaceId",
-         r."secretVersion", count(*)::int, r.source, r."secretName", r."actorId"
+         r."secretVersion", count(*)::int, $3::smallint, r.source, r."secretName", r."actorId"
     FROM jsonb_to_recordset($1::jsonb) AS r (
       "tokenId" uuid, "secretId" uuid, "environmentId" uuid, "spaceId" uuid, "secretVersion" int,
       source varchar, "secretName" text, "actorId" text)
@@ -52,16 +53,26 @@ const move = (returning: boolean) => `
   INSERT INTO audit_event
     (at, id, action, token_id, environment_id, space_id, secret_id, secret_name, secret_version, source, actor_id,
      count, first_at, last_at)
-  SELECT m.last_at, gen_random_uuid(), 'SECRET_READ', m.token_id, m.environment_id, m.space_id, m.secret_id,
-         m.secret_name, m.secret_version, m.source, m.actor_id, m.count, m.first_at, m.last_at
+  SELECT max(m.last_at), gen_random_uuid(), 'SECRET_READ', m.token_id, m.environment_id, m.space_id, m.secret_id,
+         m.secret_name, m.secret_version, m.source, m.actor_id, sum(m.count), min(m.first_at), max(m.last_at)
     FROM moved m
-   ORDER BY m.first_at, m.token_id, m.secret_id, m.secret_version
+   GROUP BY m.window_start, m.token_id, m.secret_id, m.secret_version, m.environment_id, m.space_id, m.secret_name,
+            m.source, m.actor_id
+   ORDER BY min(m.first_at), m.token_id, m.secret_id, m.secret_version
   ${returning ? `RETURNING ${SINK_COLUMNS}` : 'RETURNING 1'}`;
 
 const STAGE_ATTEMPTS = 3;
+/*
+ * A hot key's concurrent increments would queue on one row lock, each
+ * waiting for the previous commit: each in-flight statement of an instance
+ * takes the next of SHARDS rows (from a random start per instance, so
+ * instances rarely share one), and the move sums the shards into one row.
+ */
+const SHARDS = 16;
 
 export class ReadCoalescer {
   private readonly moveSql: string;
+  private nextShard = Math.floor(Math.random() * SHARDS);
 
   constructor(
     private readonly db: Queryable,
@@ -74,9 +85,10 @@ export class ReadCoalescer {
   /** Counts the reads in their window; resolves once the count is durable. */
   async stage(records: readonly AuditRecord[], db: Queryable): Promise<void> {
     const json = JSON.stringify(records);
+    const shard = this.nextShard++ % SHARDS;
     for (let attempt = 1; ; attempt++) {
       try {
-        await db.query(STAGE, [json, this.windowSeconds]);
+        await db.query(STAGE, [json, this.windowSeconds, shard]);
         return;
       } catch (error) {
         // a deadlock with a statement that locks the same rows in another order (a hand-run one): the count is not applied, retry
