@@ -125,6 +125,25 @@ const schema = z
         })
         .optional(),
     ),
+    AUDIT_RETENTION_DAYS: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(36_500).default(90)),
+    AUDIT_READS: z.preprocess(blankToUndefined, z.enum(['each', 'coalesce']).default('each')),
+    AUDIT_COALESCE_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(3600).default(60)),
+    AUDIT_SINK: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^(stdout|file:.+)$/, 'must be stdout or file:<path>')
+        .optional(),
+    ),
+    AUDIT_SINK_ROTATE_SIZE: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^\d+[BKMG]$/, 'must be a size such as 100M (B, K, M or G)')
+        .default('100M'),
+    ),
+    AUDIT_SINK_MAX_FILES: positiveInt(10),
+    AUDIT_MAINTENANCE_MINUTES: positiveInt(60),
   })
   .superRefine((env, ctx) => {
     if (env.CIPHER_PROVIDER === 'gcp-kms' && !env.GCP_KMS_KEY_NAME) {
@@ -197,6 +216,18 @@ export interface Config {
   readonly shutdownGraceMs: number;
   readonly introspection: boolean;
   readonly bootstrapAdminToken: string | undefined;
+  readonly audit: AuditConfig;
+}
+
+export interface AuditConfig {
+  /** Partitions (UTC days) whose every row is older than this are dropped. */
+  readonly retentionDays: number;
+  readonly reads: 'each' | 'coalesce';
+  readonly coalesceSeconds: number;
+  /** Where every audit record is also streamed as a JSON line; undefined: nowhere. */
+  readonly sink: { readonly kind: 'stdout' } | { readonly kind: 'file'; readonly path: string; readonly rotateSize: string; readonly maxFiles: number } | undefined;
+  /** How often each instance creates partitions ahead and applies retention. */
+  readonly maintenanceMinutes: number;
 }
 
 export class ConfigError extends Error {
@@ -232,6 +263,23 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     introspection: e.INTROSPECTION ?? !production,
     bootstrapAdminToken: e.BOOTSTRAP_ADMIN_TOKEN,
+    audit: {
+      retentionDays: e.AUDIT_RETENTION_DAYS,
+      reads: e.AUDIT_READS,
+      coalesceSeconds: e.AUDIT_COALESCE_SECONDS,
+      sink:
+        e.AUDIT_SINK === undefined
+          ? undefined
+          : e.AUDIT_SINK === 'stdout'
+            ? { kind: 'stdout' as const }
+            : {
+                kind: 'file' as const,
+                path: path.resolve(e.AUDIT_SINK.slice('file:'.length)),
+                rotateSize: e.AUDIT_SINK_ROTATE_SIZE,
+                maxFiles: e.AUDIT_SINK_MAX_FILES,
+              },
+      maintenanceMinutes: e.AUDIT_MAINTENANCE_MINUTES,
+    },
   });
 }
 

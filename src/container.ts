@@ -12,6 +12,8 @@ import { RequestContexts } from './modules/request/request-context';
 import { TokenResolver } from './modules/token/token.resolver';
 import { TokenService } from './modules/token/token.service';
 import { AuditResolver } from './modules/audit/audit.resolver';
+import { AuditRetention } from './modules/audit/audit-retention';
+import { openAuditSink } from './modules/audit/audit-sink';
 import { AuditService } from './modules/audit/audit.service';
 import { EnvironmentResolver } from './modules/environment/environment.resolver';
 import { EnvironmentService } from './modules/environment/environment.service';
@@ -30,6 +32,7 @@ export interface Container {
   readonly registry: CipherProviderRegistry;
   readonly keyring: EnvironmentKeyring;
   readonly audit: AuditService;
+  readonly auditRetention: AuditRetention;
   readonly tokens: TokenService;
   readonly environments: EnvironmentService;
   readonly spaces: SpaceService;
@@ -58,7 +61,9 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
   const db = database.dataSource;
   const { prepared } = database;
   const keyring = new EnvironmentKeyring(registry, createEnvironmentKeyStore(db), config.environmentKeyCache);
-  const audit = new AuditService(db, prepared);
+  const auditSink = openAuditSink(config.audit.sink, logger);
+  const audit = new AuditService(db, prepared, { ...config.audit, sink: auditSink });
+  const auditRetention = new AuditRetention(db, audit, config.audit.retentionDays);
   const tokens = new TokenService(db, audit, prepared);
   const environments = new EnvironmentService(db, keyring, audit);
   const spaces = new SpaceService(db, audit);
@@ -92,6 +97,7 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     registry,
     keyring,
     audit,
+    auditRetention,
     tokens,
     environments,
     spaces,
@@ -101,6 +107,7 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     schema,
     async close() {
       await database.close();
+      await auditSink?.close();
       await registry.close();
     },
   };

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 
 import { ConfigError, loadConfig } from './config';
 import { createContainer } from './container';
+import { startAuditTimers } from './modules/audit/audit-timers';
 import { buildServer } from './server';
 import { createLogger } from './logger';
 import { runStartupTasks } from './startup';
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
   await runStartupTasks(container);
   const app = await buildServer(container);
   await app.listen({ port: config.port, host: config.host });
+  const auditTimers = startAuditTimers(container);
   logger.info(
     { url: `http://${config.host}:${config.port}/`, database: config.embedded ? 'embedded' : 'external', cipherProvider: config.cipherProvider },
     'secretspace listening',
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
     }, config.shutdownGraceMs).unref();
     try {
       await app.close();
+      await auditTimers.stop();
       await container.close();
       logger.info('stopped');
       process.exit(0);

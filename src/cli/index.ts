@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 
 import { ConfigError } from '../config';
 import { toAppError } from '../db/pg-errors';
+import { registerAuditCommands } from './audit.commands';
 import { registerKeyCommands } from './keys.commands';
 import { registerTokenCommands } from './token.commands';
 import { withContainer } from './with-container';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerTokenCommands(program, withContainer);
   registerKeyCommands(program, withContainer);
+  registerAuditCommands(program, withContainer);
   return program;
 }
 

@@ -40,7 +40,32 @@ describe('loadConfig', () => {
       shutdownGraceMs: 10_000,
       introspection: true,
       bootstrapAdminToken: undefined,
+      audit: { retentionDays: 90, reads: 'each', coalesceSeconds: 60, sink: undefined, maintenanceMinutes: 60 },
     });
+  });
+
+  it('reads the audit settings', () => {
+    const config = loadConfig({ AUDIT_READS: 'coalesce', AUDIT_COALESCE_SECONDS: '10', AUDIT_SINK: 'file:audit/log.jsonl', AUDIT_RETENTION_DAYS: '7' });
+    expect(config.audit).toEqual({
+      retentionDays: 7,
+      reads: 'coalesce',
+      coalesceSeconds: 10,
+      sink: { kind: 'file', path: path.resolve('audit/log.jsonl'), rotateSize: '100M', maxFiles: 10 },
+      maintenanceMinutes: 60,
+    });
+    expect(loadConfig({ AUDIT_SINK: 'stdout' }).audit.sink).toEqual({ kind: 'stdout' });
+  });
+
+  it.each([
+    ['AUDIT_READS', 'some'],
+    ['AUDIT_COALESCE_SECONDS', '0'],
+    ['AUDIT_COALESCE_SECONDS', '3601'],
+    ['AUDIT_RETENTION_DAYS', '0'],
+    ['AUDIT_SINK', 'syslog'],
+    ['AUDIT_SINK', 'file:'],
+    ['AUDIT_SINK_ROTATE_SIZE', '10MB'],
+  ])('rejects %s=%s', (name, value) => {
+    expect(configError({ [name]: value })).toContain(name);
   });
 
   it('treats blank settings as unset', () => {

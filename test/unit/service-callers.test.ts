@@ -1,5 +1,6 @@
 import { TokenRole } from '../../src/entities';
 import { AccessPolicy } from '../../src/modules/access/access-policy';
+import { AuditRetention } from '../../src/modules/audit/audit-retention';
 import { AuditService } from '../../src/modules/audit/audit.service';
 import { EnvironmentService } from '../../src/modules/environment/environment.service';
 import { KeyRotationService } from '../../src/modules/keys/key-rotation.service';
@@ -34,12 +35,17 @@ const tripwire = (name: string): any =>
 const NOT_COMMANDS: Record<string, Record<string, string>> = {
   TokenService: {
     authenticate: 'the door itself: it is what makes a caller out of credentials',
+    authenticateToken: 'the door itself, for a session cookie',
     listenerEnvironment: 'private helper of create, after its assertion',
     insert: 'private helper of create and ensureBootstrapToken, after their assertions',
+  },
+  AuditRetention: {
+    locked: 'private helper: runs work under the retention lock, after the caller asserted',
   },
   AuditService: {
     append: 'writes the records of a command that has already asserted, in its transaction',
     appendSoon: 'writes the read records of a request whose reads were each asserted',
+    appendReads: 'private helper of appendSoon',
   },
 };
 
@@ -49,6 +55,7 @@ const services = {
   SpaceService: new SpaceService(tripwire('db'), tripwire('audit')),
   TokenService: new TokenService(tripwire('db'), tripwire('audit'), tripwire('prepared')),
   AuditService: new AuditService(tripwire('db'), tripwire('prepared')),
+  AuditRetention: new AuditRetention(tripwire('db'), tripwire('audit'), 90),
   KeyRotationService: new KeyRotationService({ db: tripwire('db'), registry: tripwire('registry'), keyring: tripwire('keyring'), audit: tripwire('audit') }),
 };
 

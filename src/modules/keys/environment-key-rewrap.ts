@@ -2,7 +2,7 @@ import { associatedData, generateKey, unwrapEnvironmentKey, wrapEnvironmentKey }
 import type { CipherProvider, CipherProviderRegistry } from '../../crypto/provider';
 import { AuditAction } from '../../entities';
 import { BadUserInputError, DecryptionFailedError, KeyProviderUnavailableError, isAppError } from '../../errors';
-import type { Actor } from '../audit/audit.service';
+import type { Actor } from '../audit/audit-record';
 import type { KeyRotationDeps, RewrapOptions, RewrapResult } from './key-rotation.types';
 import { forEachConcurrently } from './concurrency';
 

@@ -2,7 +2,7 @@ import { dekKeyVersion, rewrapDek } from '../../crypto/envelope';
 import { constraintViolation } from '../../db/pg-errors';
 import { AuditAction } from '../../entities';
 import { DecryptionFailedError, NotFoundError, isAppError } from '../../errors';
-import type { Actor } from '../audit/audit.service';
+import type { Actor } from '../audit/audit-record';
 import { check, idSchema } from '../validation';
 import type { KeyRotationDeps, RotateOptions, RotateResult } from './key-rotation.types';
 

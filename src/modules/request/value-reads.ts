@@ -1,6 +1,6 @@
 import { AuditAction, type Secret } from '../../entities';
 import { BadUserInputError } from '../../errors';
-import { secretRecord, type AuditRecord } from '../audit/audit.service';
+import { secretRecord, type AuditRecord } from '../audit/audit-record';
 import type { Principal } from '../access/access-policy';
 
 /** Raised when one request asks for more distinct values than the per-request bound allows. */

@@ -15,7 +15,8 @@ import {
   VersionConflictError,
 } from '../../errors';
 import { Capability, type AccessPolicy } from '../access/access-policy';
-import { secretRecord, type AuditService } from '../audit/audit.service';
+import { secretRecord } from '../audit/audit-record';
+import type { AuditService } from '../audit/audit.service';
 import type { CheckedPlacement, PlacementArgs } from '../placement';
 import {
   check,
