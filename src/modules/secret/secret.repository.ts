@@ -224,3 +224,20 @@ export async function deleteSecretById(db: Queryable, id: string): Promise<Secre
   );
   return rows[0] && hydrate(rows[0]);
 }
+
+/**
+ * $1 environment id, $2 name digest: the spaces of an environment whose
+ * effective value of a name follows its environment-level row — those
+ * without a shared row of their own for it. One statement however many
+ * spaces (DESIGN §12's affectedSpaceIds).
+ */
+export const SPACES_INHERITING_SQL = `SELECT coalesce(array_agg(s.id ORDER BY s.id), '{}') AS ids FROM space s
+  WHERE s.environment_id = $1
+    AND NOT EXISTS (SELECT 1 FROM secret o WHERE o.space_id = s.id AND o.name_digest = $2)`;
+
+/** The spaces whose effective value of `secret`'s name changes when that row changes. */
+export async function spacesAffectedBy(db: Queryable, secret: Pick<Secret, 'environmentId' | 'spaceId' | 'name'>): Promise<string[]> {
+  if (secret.spaceId !== null) return [secret.spaceId];
+  const [row]: { ids: string[] }[] = await db.query(SPACES_INHERITING_SQL, [secret.environmentId, nameDigest(secret.name)]);
+  return row.ids;
+}

@@ -34,6 +34,7 @@ import {
   findPlacementAndSecretsByName,
   insertSecret,
   lockSecretForWrite,
+  spacesAffectedBy,
   updateSecretValue,
   type PlacementRow,
 } from './secret.repository';
@@ -196,7 +197,10 @@ export class SecretService {
           const sealed = sealValue(value, owner, key, keyVersion);
           const row = { ...owner, id: owner.secretId, keyVersion, ...sealed };
           const saved = existing ? await updateSecretValue(tx, row) : await insertSecret(tx, row);
-          if (saved) await this.audit.append([secretRecord(AuditAction.SECRET_WRITTEN, caller.principal, saved)], tx);
+          if (saved) {
+            const change = { affectedSpaceIds: await spacesAffectedBy(tx, saved), topic: existing ? 'secret:updated' : 'secret:created' } as const;
+            await this.audit.append([{ ...secretRecord(AuditAction.SECRET_WRITTEN, caller.principal, saved), ...change }], tx);
+          }
           return saved;
         });
         if (written) return written;
@@ -214,7 +218,10 @@ export class SecretService {
     const secretId = check(idSchema, 'id', id);
     const deleted = await this.db.transaction(async (em) => {
       const row = await deleteSecretById(em, secretId);
-      if (row) await this.audit.append([secretRecord(AuditAction.SECRET_DELETED, caller.principal, row)], em);
+      if (row) {
+        const change = { affectedSpaceIds: await spacesAffectedBy(em, row), topic: 'secret:deleted' } as const;
+        await this.audit.append([{ ...secretRecord(AuditAction.SECRET_DELETED, caller.principal, row), ...change }], em);
+      }
       return row;
     });
     if (!deleted) throw new NotFoundError('secret');
