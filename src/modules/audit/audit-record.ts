@@ -36,6 +36,7 @@ export function secretRecord(action: AuditAction, actor: Actor, secret: Secret):
     tokenId: actor.tokenId,
     environmentId: secret.environmentId,
     spaceId: secret.spaceId,
+    actorId: secret.actorId ?? null,
     secretId: secret.id,
     secretName: secret.name,
     secretVersion: secret.version,
