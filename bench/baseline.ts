@@ -103,7 +103,7 @@ export async function startBaselineServer(pool: Pool, keyring: Pick<EnvironmentK
 
   const single = async (query: URLSearchParams) => {
     const name = query.get('name') ?? '';
-    const { rows } = await sql<ScopedRow>(pool, prepared('by_name', FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, [query.get('environmentId'), query.get('spaceId'), digest(name)]));
+    const { rows } = await sql<ScopedRow>(pool, prepared('by_name', FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, [query.get('environmentId'), query.get('spaceId'), digest(name), null]));
     const row = pick(secretRows(rows), name);
     return { data: { secret: { value: await reveal(row), source: sourceOf(row) } } };
   };
@@ -118,7 +118,7 @@ export async function startBaselineServer(pool: Pool, keyring: Pick<EnvironmentK
     if (!token) throw new HttpError(401, 'unknown token');
     if (token.stale) await sql(pool, prepared('token_touch', TOKEN_TOUCH_SQL, [[token.id]]));
     const name = query.get('name') ?? '';
-    const { rows } = await sql<ScopedRow>(pool, prepared('by_name', FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, [token.environment_id, query.get('spaceId'), digest(name)]));
+    const { rows } = await sql<ScopedRow>(pool, prepared('by_name', FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, [token.environment_id, query.get('spaceId'), digest(name), null]));
     if (!rows[0]) throw new HttpError(404, 'no such space');
     const row = pick(secretRows(rows), name);
     const value = await reveal(row);
@@ -138,7 +138,7 @@ export async function startBaselineServer(pool: Pool, keyring: Pick<EnvironmentK
   };
 
   const list = async (query: URLSearchParams) => {
-    const { rows } = await sql<ScopedRow>(pool, prepared('in_scope', FIND_PLACEMENT_AND_SECRETS_SQL, [query.get('environmentId'), query.get('spaceId')]));
+    const { rows } = await sql<ScopedRow>(pool, prepared('in_scope', FIND_PLACEMENT_AND_SECRETS_SQL, [query.get('environmentId'), query.get('spaceId'), null]));
     const byName = new Map<string, SecretRow>();
     const secrets = secretRows(rows);
     for (const row of secrets) if (row.space_id === null) byName.set(row.name, row);

@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     const statements: Record<string, [string, () => unknown[]]> = {
       'token (token.service lookups)': [TOKEN_LOOKUP_SQL, () => [[digest(scope.token)], LAST_USED_RESOLUTION_MS]],
       'scope (secret.service resolveScope)': [FIND_PLACEMENT_SQL, () => [scope.environmentId, scope.spaceId]],
-      'scope + rows (repository, by name)': [FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, () => [scope.environmentId, scope.spaceId, digest('SECRET_07')]],
+      'scope + rows (repository, by name)': [FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, () => [scope.environmentId, scope.spaceId, digest('SECRET_07'), null]],
       'audit, 1 row (audit.service append)': [AUDIT_READ_INSERT_SQL, () => [JSON.stringify([auditRow()])]],
       'SELECT 1 (round-trip floor)': ['SELECT 1', () => []],
     };

@@ -181,36 +181,48 @@ export async function findPlacementAndSecrets(
   return splitPlacementRows(rows);
 }
 
-/* The row of one (placement, actor, name), live or deleted, one statement per partial unique index. */
-const lockBy = (where: string) => `SELECT ${COLUMNS} FROM secret WHERE ${where} AND name_digest = $2 FOR UPDATE`;
-/** $1 environment id, $2 name digest. */
-export const LOCK_ENVIRONMENT_SECRET_SQL = lockBy(`environment_id = $1 AND space_id IS NULL AND actor_id IS NULL`);
-/** $1 environment id, $2 name digest, $3 space id. */
-export const LOCK_SPACE_SECRET_SQL = lockBy(`space_id = $3 AND environment_id = $1 AND actor_id IS NULL`);
-/** $1 environment id, $2 name digest, $3 actor id. */
-export const LOCK_ENVIRONMENT_PERSONAL_SECRET_SQL = lockBy(`environment_id = $1 AND space_id IS NULL AND actor_id = $3`);
-/** $1 environment id, $2 name digest, $3 space id, $4 actor id. */
-export const LOCK_SPACE_PERSONAL_SECRET_SQL = lockBy(`space_id = $3 AND environment_id = $1 AND actor_id = $4`);
+/*
+ * A write's first statement: the row of one (placement, actor, name) — live
+ * or deleted — locked, and beside it, unlocked, the other live candidates of
+ * that name in the same placement for the same actor (what the write will
+ * shadow, for overrideStale). One statement per partial unique index.
+ * $1 environment id, $2 name digest, $3 space id (or null), $4 actor id (or null).
+ */
+const lockWithCandidates = (target: string) => `WITH target AS (
+    SELECT ${COLUMNS} FROM secret WHERE ${target} AND name_digest = $2 FOR UPDATE)
+  SELECT true AS is_target, * FROM target
+  UNION ALL
+  SELECT false, ${COLUMNS} FROM secret
+   WHERE name_digest = $2 AND ((environment_id = $1 AND space_id IS NULL) OR space_id = $3::uuid) AND ${inView('$4')}
+     AND id NOT IN (SELECT id FROM target)`;
 
-/** Locks the row of (placement, actor, name) — live or deleted — for the rest of the transaction. */
+export const LOCK_ENVIRONMENT_SECRET_SQL = lockWithCandidates(`environment_id = $1 AND space_id IS NULL AND actor_id IS NULL AND $3::uuid IS NULL AND $4::text IS NULL`);
+export const LOCK_SPACE_SECRET_SQL = lockWithCandidates(`space_id = $3::uuid AND environment_id = $1 AND actor_id IS NULL AND $4::text IS NULL`);
+export const LOCK_ENVIRONMENT_PERSONAL_SECRET_SQL = lockWithCandidates(`environment_id = $1 AND space_id IS NULL AND actor_id = $4::text AND $3::uuid IS NULL`);
+export const LOCK_SPACE_PERSONAL_SECRET_SQL = lockWithCandidates(`space_id = $3::uuid AND environment_id = $1 AND actor_id = $4::text`);
+
+/**
+ * Locks the row of (placement, actor, name) — live or deleted — for the rest
+ * of the transaction, and reads the other candidates a write there shadows.
+ */
 export async function lockSecretForWrite(
   db: Queryable,
   environmentId: string,
   spaceId: string | null,
   actorId: string | null,
   name: string,
-): Promise<Secret | undefined> {
-  const digest = nameDigest(name);
-  const [sql, params] =
+): Promise<{ existing: Secret | undefined; candidates: Secret[] }> {
+  const sql =
     spaceId === null
       ? actorId === null
-        ? [LOCK_ENVIRONMENT_SECRET_SQL, [environmentId, digest]]
-        : [LOCK_ENVIRONMENT_PERSONAL_SECRET_SQL, [environmentId, digest, actorId]]
+        ? LOCK_ENVIRONMENT_SECRET_SQL
+        : LOCK_ENVIRONMENT_PERSONAL_SECRET_SQL
       : actorId === null
-        ? [LOCK_SPACE_SECRET_SQL, [environmentId, digest, spaceId]]
-        : [LOCK_SPACE_PERSONAL_SECRET_SQL, [environmentId, digest, spaceId, actorId]];
-  const rows: SecretRow[] = await db.query(sql, params);
-  return rows[0] && hydrate(rows[0]);
+        ? LOCK_SPACE_SECRET_SQL
+        : LOCK_SPACE_PERSONAL_SECRET_SQL;
+  const rows: (SecretRow & { is_target: boolean })[] = await db.query(sql, [environmentId, nameDigest(name), spaceId, actorId]);
+  const target = rows.find((r) => r.is_target);
+  return { existing: target && hydrate(target), candidates: rows.filter((r) => !r.is_target && r.name === name).map(hydrate) };
 }
 
 /** Locks a secret row by id — live or deleted — for the rest of the transaction. */
@@ -224,6 +236,29 @@ export async function findSecretById(db: Queryable, id: string): Promise<Secret 
   const rows: SecretRow[] = await db.query(`SELECT ${COLUMNS} FROM secret WHERE id = $1`, [id]);
   return rows[0] && hydrate(rows[0]);
 }
+
+/*
+ * Returned by every statement that changes a secret: the spaces whose
+ * effective value of its name follows that row (DESIGN §12's
+ * affectedSpaceIds) — its own space for a space-level row; for an
+ * environment-level row every space of the environment without a live
+ * space-level row of its own for that name and kind. Computed in the change's
+ * own statement, however many spaces.
+ */
+const AFFECTED = (row: string) => `CASE WHEN ${row}.space_id IS NOT NULL THEN ARRAY[${row}.space_id] ELSE (
+    SELECT coalesce(array_agg(sp.id ORDER BY sp.id), '{}') FROM space sp
+     WHERE sp.environment_id = ${row}.environment_id
+       AND NOT EXISTS (SELECT 1 FROM secret o WHERE o.space_id = sp.id AND o.name_digest = ${row}.name_digest
+                          AND o.deleted_at IS NULL AND o.actor_id IS NOT DISTINCT FROM ${row}.actor_id)) END AS affected_space_ids`;
+
+/** A secret as a change left it, with the spaces that change reaches. */
+export interface ChangedSecret {
+  readonly secret: Secret;
+  readonly affectedSpaceIds: string[];
+}
+
+type ChangedRow = SecretRow & { affected_space_ids: string[] };
+const changed = (row: ChangedRow): ChangedSecret => ({ secret: hydrate(row), affectedSpaceIds: row.affected_space_ids });
 
 /** What a write stores as the new current version. */
 export interface SealedSecretRow {
@@ -247,11 +282,11 @@ export const INSERT_SECRET_SQL = `INSERT INTO secret (id, environment_id, space_
        wrapped_dek, ciphertext, shadowed_id, shadowed_version, written_by, restored_from)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
      ON CONFLICT DO NOTHING
-     RETURNING ${COLUMNS}`;
+     RETURNING ${COLUMNS}, ${AFFECTED('secret')}`;
 
 /** Inserts a first version; undefined when a concurrent writer inserted the same name first. */
-export async function insertSecret(db: Queryable, row: SealedSecretRow): Promise<Secret | undefined> {
-  const rows: SecretRow[] = await db.query(INSERT_SECRET_SQL, [
+export async function insertSecret(db: Queryable, row: SealedSecretRow): Promise<ChangedSecret | undefined> {
+  const rows: ChangedRow[] = await db.query(INSERT_SECRET_SQL, [
     row.id,
     row.environmentId,
     row.spaceId,
@@ -267,7 +302,7 @@ export async function insertSecret(db: Queryable, row: SealedSecretRow): Promise
     row.writtenBy,
     row.restoredFrom,
   ]);
-  return rows[0] && hydrate(rows[0]);
+  return rows[0] && changed(rows[0]);
 }
 
 /**
@@ -278,18 +313,19 @@ export async function insertSecret(db: Queryable, row: SealedSecretRow): Promise
  */
 export const UPDATE_SECRET_VALUE_SQL = `WITH archived AS (
        INSERT INTO secret_version (secret_id, version, environment_id, key_version, wrapped_dek, ciphertext, created_at, written_by, restored_from)
-       SELECT id, version, environment_id, key_version, wrapped_dek, ciphertext, updated_at, written_by, restored_from FROM secret WHERE id = $1
+       SELECT id, version, environment_id, key_version, wrapped_dek, ciphertext, updated_at, written_by, restored_from
+         FROM secret WHERE id = $1 AND $10::int > 1
        RETURNING 1),
      pruned AS (DELETE FROM secret_version WHERE secret_id = $1 AND version <= $2::int - $10::int RETURNING 1),
      updated AS (
        UPDATE secret SET version = $2, key_version = $3, wrapped_dek = $4, ciphertext = $5, shadowed_id = $6, shadowed_version = $7,
               written_by = $8, restored_from = $9, deleted_at = NULL, updated_at = now()
-        WHERE id = $1 RETURNING ${COLUMNS})
+        WHERE id = $1 RETURNING ${COLUMNS}, ${AFFECTED('secret')})
      SELECT updated.*, (SELECT count(*) FROM archived) AS archived, (SELECT count(*) FROM pruned) AS pruned FROM updated`;
 
 /** Replaces the current version of a row locked by lockSecretForWrite/lockSecretById, keeping `kept` versions in all. */
-export async function updateSecretValue(db: Queryable, row: SealedSecretRow, kept: number): Promise<Secret> {
-  const rows: SecretRow[] = await db.query(UPDATE_SECRET_VALUE_SQL, [
+export async function updateSecretValue(db: Queryable, row: SealedSecretRow, kept: number): Promise<ChangedSecret> {
+  const rows: ChangedRow[] = await db.query(UPDATE_SECRET_VALUE_SQL, [
     row.id,
     row.version,
     row.keyVersion,
@@ -301,26 +337,27 @@ export async function updateSecretValue(db: Queryable, row: SealedSecretRow, kep
     row.restoredFrom,
     kept,
   ]);
-  return hydrate(rows[0]);
+  return changed(rows[0]);
 }
 
 /** Takes a live secret out of resolution, keeping its row and versions; undefined when it is not live. */
-export async function softDeleteSecret(db: Queryable, id: string): Promise<Secret | undefined> {
-  const rows: SecretRow[] = await db.query(
-    `WITH deleted AS (UPDATE secret SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS})
+export async function softDeleteSecret(db: Queryable, id: string): Promise<ChangedSecret | undefined> {
+  const rows: ChangedRow[] = await db.query(
+    `WITH deleted AS (
+       UPDATE secret SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS}, ${AFFECTED('secret')})
      SELECT * FROM deleted`,
     [id],
   );
-  return rows[0] && hydrate(rows[0]);
+  return rows[0] && changed(rows[0]);
 }
 
 /** Removes a secret and every version of it; undefined when there is none. */
-export async function destroySecretById(db: Queryable, id: string): Promise<Secret | undefined> {
-  const rows: SecretRow[] = await db.query(
-    `WITH gone AS (DELETE FROM secret WHERE id = $1 RETURNING ${COLUMNS}) SELECT * FROM gone`,
+export async function destroySecretById(db: Queryable, id: string): Promise<ChangedSecret | undefined> {
+  const rows: ChangedRow[] = await db.query(
+    `WITH gone AS (DELETE FROM secret WHERE id = $1 RETURNING ${COLUMNS}, ${AFFECTED('secret')}) SELECT * FROM gone`,
     [id],
   );
-  return rows[0] && hydrate(rows[0]);
+  return rows[0] && changed(rows[0]);
 }
 
 /** Destroys up to `limit` secrets deleted more than `days` ago; rows another transaction holds are left for later. */
@@ -382,26 +419,4 @@ export async function findVersions(db: Queryable, secretIds: readonly string[], 
 export async function findVersion(db: Queryable, secretId: string, version: number): Promise<VersionRow | undefined> {
   const rows: VersionRow[] = await db.query(`SELECT * FROM (${VERSIONS}) v WHERE v.version = $2`, [[secretId], version]);
   return rows[0];
-}
-
-/**
- * $1 environment id, $2 name digest, $3 actor id (null: shared): the spaces
- * of an environment whose effective value of a name follows an
- * environment-level row — those without a live space-level row of their own
- * for that name and kind. One statement however many spaces (DESIGN §12's
- * affectedSpaceIds).
- */
-export const SPACES_INHERITING_SQL = `SELECT coalesce(array_agg(s.id ORDER BY s.id), '{}') AS ids FROM space s
-  WHERE s.environment_id = $1
-    AND NOT EXISTS (SELECT 1 FROM secret o WHERE o.space_id = s.id AND o.name_digest = $2 AND o.deleted_at IS NULL
-                       AND o.actor_id IS NOT DISTINCT FROM $3::text)`;
-
-/** The spaces whose effective value of `secret`'s name changes when that row changes. */
-export async function spacesAffectedBy(
-  db: Queryable,
-  secret: Pick<Secret, 'environmentId' | 'spaceId' | 'actorId' | 'name'>,
-): Promise<string[]> {
-  if (secret.spaceId !== null) return [secret.spaceId];
-  const [row]: { ids: string[] }[] = await db.query(SPACES_INHERITING_SQL, [secret.environmentId, nameDigest(secret.name), secret.actorId]);
-  return row.ids;
 }

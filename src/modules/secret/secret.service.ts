@@ -38,12 +38,11 @@ import {
   findSecretById,
   findVersion,
   insertSecret,
-  lockSecretById,
   lockSecretForWrite,
   purgeDeletedSecrets,
   softDeleteSecret,
-  spacesAffectedBy,
   updateSecretValue,
+  type ChangedSecret,
   type PlacementRow,
   type VersionRow,
 } from './secret.repository';
@@ -273,16 +272,19 @@ export class SecretService {
       const key = await this.keyring.key(environmentId, placement.currentKeyVersion);
       return this.db.transaction(async (manager) => {
         const tx = this.prepared.in(manager);
-        const existing = await lockSecretForWrite(tx, environmentId, spaceId, actorId, name);
+        const { existing, candidates } = await lockSecretForWrite(tx, environmentId, spaceId, actorId, name);
         const live = existing && existing.deletedAt === null ? existing : undefined;
         const currentVersion = live?.version ?? 0;
         if (expectedVersion !== undefined && expectedVersion !== currentVersion) {
           throw new VersionConflictError(expectedVersion, currentVersion);
         }
         const target = existing ?? { id: randomUUID(), environmentId, spaceId, actorId, name };
-        const saved = await this.commitVersion(tx, caller, target, existing, placement.currentKeyVersion, key, { value, restoredFrom: null });
+        const saved = await this.commitVersion(tx, caller, target, existing, candidates, placement.currentKeyVersion, key, {
+          value,
+          restoredFrom: null,
+        });
         if (saved) await this.record(tx, caller, AuditAction.SECRET_WRITTEN, saved, live ? 'secret:updated' : 'secret:created');
-        return saved;
+        return saved?.secret;
       });
     });
   }
@@ -325,9 +327,9 @@ export class SecretService {
     caller.assert(Capability.MANAGE);
     const secretId = check(idSchema, 'id', id);
     const deleted = await this.db.transaction(async (em) => {
-      const row = await softDeleteSecret(em, secretId);
-      if (row) await this.record(em, caller, AuditAction.SECRET_DELETED, row, 'secret:deleted');
-      return row;
+      const change = await softDeleteSecret(em, secretId);
+      if (change) await this.record(em, caller, AuditAction.SECRET_DELETED, change, 'secret:deleted');
+      return change?.secret;
     });
     if (!deleted) throw new NotFoundError('secret');
     return deleted;
@@ -338,10 +340,12 @@ export class SecretService {
     caller.assert(Capability.MANAGE);
     const secretId = check(idSchema, 'id', id);
     const destroyed = await this.db.transaction(async (em) => {
-      const row = await destroySecretById(em, secretId);
+      const change = await destroySecretById(em, secretId);
       /* Destroying an already-deleted secret changes no view: it is recorded, but is not a change event. */
-      if (row) await this.record(em, caller, AuditAction.SECRET_DESTROYED, row, row.deletedAt === null ? 'secret:deleted' : null);
-      return row;
+      if (change) {
+        await this.record(em, caller, AuditAction.SECRET_DESTROYED, change, change.secret.deletedAt === null ? 'secret:deleted' : null);
+      }
+      return change?.secret;
     });
     if (!destroyed) throw new NotFoundError('secret');
     return destroyed;
@@ -388,13 +392,14 @@ export class SecretService {
       const key = await this.keyring.key(current.environmentId, placement.currentKeyVersion);
       return this.db.transaction(async (manager) => {
         const tx = this.prepared.in(manager);
-        const locked = await lockSecretById(tx, id);
-        if (!locked) throw new NotFoundError('secret');
+        const { existing: locked, candidates } = await lockSecretForWrite(tx, current.environmentId, current.spaceId, current.actorId, current.name);
+        /* Destroyed meanwhile (and perhaps written again as a new secret): the id is gone. */
+        if (!locked || locked.id !== id) throw new NotFoundError('secret');
         const wasLive = locked.deletedAt === null;
         const next = await produce(tx, locked);
-        const saved = await this.commitVersion(tx, caller, locked, locked, placement.currentKeyVersion, key, next);
+        const saved = await this.commitVersion(tx, caller, locked, locked, candidates, placement.currentKeyVersion, key, next);
         await this.record(tx, caller, action, saved!, wasLive ? 'secret:updated' : 'secret:created');
-        return saved;
+        return saved?.secret;
       });
     });
   }
@@ -410,13 +415,13 @@ export class SecretService {
     caller: AccessPolicy,
     target: Pick<Secret, 'id' | 'environmentId' | 'spaceId' | 'actorId' | 'name'>,
     existing: Secret | undefined,
+    candidates: readonly Secret[],
     keyVersion: number,
     key: Buffer,
     next: NewVersion,
-  ): Promise<Secret | undefined> {
+  ): Promise<ChangedSecret | undefined> {
     const version = (existing?.version ?? 0) + 1;
-    const { secrets: candidates } = await findPlacementAndSecretsByName(tx, target.environmentId, target.spaceId, target.name, target.actorId);
-    const shadowed = shadowedBy(target, candidates.filter((c) => c.id !== target.id));
+    const shadowed = shadowedBy(target, candidates);
     const sealed = sealValue(next.value, ownerOf(target, version), key, keyVersion);
     const row = {
       ...target,
@@ -432,9 +437,9 @@ export class SecretService {
   }
 
   /** The audit record of a change, which is also its change event (DESIGN §12) when it has a topic. */
-  private async record(tx: Queryable, caller: AccessPolicy, action: AuditAction, secret: Secret, topic: SecretTopic | null): Promise<void> {
-    const change = topic ? { topic, affectedSpaceIds: await spacesAffectedBy(tx, secret) } : {};
-    await this.audit.append([{ ...secretRecord(action, caller.principal, secret), ...change }], tx);
+  private async record(tx: Queryable, caller: AccessPolicy, action: AuditAction, change: ChangedSecret, topic: SecretTopic | null): Promise<void> {
+    const event = topic ? { topic, affectedSpaceIds: change.affectedSpaceIds } : {};
+    await this.audit.append([{ ...secretRecord(action, caller.principal, change.secret), ...event }], tx);
   }
 
   /** Runs a write until it settles: serialization failures, deadlocks, a rotated-away key version and a lost insert race go again. */
