@@ -5,7 +5,6 @@ import {
   ApolloServerPluginLandingPageDisabled,
   ApolloServerPluginUsageReportingDisabled,
 } from '@apollo/server/plugin/disabled';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -15,6 +14,7 @@ import { isAppError } from './errors';
 import { createErrorFormatter } from './graphql-errors';
 import { registerJsonParser, toClientError } from './http';
 import { secretsRoutes } from './rest/secrets.routes';
+import { uiAssets } from './http/ui-assets';
 import { isConnectionFailure } from './db/pg-errors';
 import { readAuditPlugin, serviceUnavailable, unauthenticated } from './graphql-plugins';
 import type { Context } from './modules/context';
@@ -67,9 +67,8 @@ export async function buildServer(container: Container): Promise<FastifyInstance
       ...armor.plugins,
       fastifyApolloDrainPlugin(app),
       readAuditPlugin(logger),
-      config.production && !config.introspection
-        ? ApolloServerPluginLandingPageDisabled()
-        : ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: false }),
+      // Apollo's landing page loads its scripts from a CDN; the admin UI (and its offline explorer) replaces it.
+      ApolloServerPluginLandingPageDisabled(),
     ],
   });
   await apollo.start();
@@ -103,6 +102,7 @@ export async function buildServer(container: Container): Promise<FastifyInstance
   });
 
   await app.register(secretsRoutes, { prefix: '/v1', container });
+  await app.register(uiAssets);
 
   app.get('/healthz', async () => ({ status: 'ok' }));
 
