@@ -80,8 +80,8 @@ export const uiAssets: FastifyPluginAsync<UiAssetsOptions> = async (app, options
     wildcard: false,
     index: false,
     cacheControl: false,
-    setHeaders: (reply, file) => {
-      reply.header('cache-control', file.includes(`${path.sep}assets${path.sep}`) ? ONE_YEAR : 'no-cache');
+    setHeaders: (response, file) => {
+      response.setHeader('cache-control', file.includes(`${path.sep}assets${path.sep}`) ? ONE_YEAR : 'no-cache');
     },
   });
 

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const server = process.env.SECRETSPACE_URL ?? 'http://127.0.0.1:4000';
@@ -11,8 +11,22 @@ const server = process.env.SECRETSPACE_URL ?? 'http://127.0.0.1:4000';
  * (src/http/ui-assets.ts). No plugin: Vite 8 compiles TSX with Oxc
  * (automatic JSX runtime), and a page reload is all a dev loop here needs.
  */
+/**
+ * React Aria's usePress adds an inline <style id="react-aria-pressable-style">
+ * unless an element with that id exists. The CSP refuses inline styles, so
+ * the stylesheet link carries the id and styles.css holds the same rule.
+ */
+const claimPressableStyle = (): Plugin => ({
+  name: 'secretspace-claim-pressable-style',
+  transformIndexHtml: {
+    order: 'post',
+    handler: (html) => html.replace('<link rel="stylesheet"', '<link rel="stylesheet" id="react-aria-pressable-style"'),
+  },
+});
+
 export default defineConfig({
   root: here,
+  plugins: [claimPressableStyle()],
   base: '/',
   publicDir: false,
   oxc: { jsx: { runtime: 'automatic' } },

@@ -79,7 +79,7 @@ export function DeveloperSettings({ id }: { id: string }) {
                 <Row id={secret.id} className="row">
                   <Cell>
                     <span className="secret-name">{secret.name}</span>
-                    <span className="mask" aria-label="value hidden">
+                    <span className="mask" aria-hidden="true">
                       ••••••••
                     </span>
                   </Cell>

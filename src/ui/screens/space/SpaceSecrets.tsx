@@ -191,7 +191,7 @@ export function SpaceSecrets({ id }: { id: string }) {
                 <Row id={row.id} className="row">
                   <Cell>
                     <span className="secret-name">{row.name}</span>
-                    <span className="mask" aria-label="value hidden">
+                    <span className="mask" aria-hidden="true">
                       ••••••••
                     </span>
                   </Cell>
