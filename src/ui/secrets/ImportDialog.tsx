@@ -1,10 +1,11 @@
 import { useMemo, useRef, useState } from 'react';
-import { Cell, Column, DialogTrigger, Label, Row, Table, TableBody, TableHeader, Text, TextArea, TextField } from 'react-aria-components';
+import { Cell, Column, DialogTrigger, Row, Table, TableBody, TableHeader } from 'react-aria-components';
 
 import { createPlainClient } from '../api/client';
 import { toProblem } from '../api/errors';
 import { Button } from '../components/Button';
 import { DialogActions, FormDialog } from '../components/Dialog';
+import { SecretInput } from '../components/fields';
 import { plural } from '../components/format';
 import { Notice } from '../components/Notice';
 import { toast } from '../components/toasts';
@@ -28,7 +29,7 @@ interface Step {
  * text blocks the whole import; nothing is written from a half-read file.
  */
 export function ImportButton({ environmentId, existing, onDone }: { environmentId: string; existing: readonly ExistingSecret[]; onDone: () => void }) {
-  const text = useRef<HTMLTextAreaElement>(null);
+  const text = useRef<HTMLTextAreaElement & HTMLInputElement>(null);
   const [step, setStep] = useState<Step>();
   const [outcomes, setOutcomes] = useState<Map<string, { outcome: Outcome; message?: string }>>();
   const [busy, setBusy] = useState(false);
@@ -90,14 +91,15 @@ export function ImportButton({ environmentId, existing, onDone }: { environmentI
         {(close) => (
           <>
             <div hidden={!!step}>
-              <TextField className="field" autoComplete="off">
-                <Label className="field-label">.env text</Label>
-                <TextArea ref={text} className="input masked code" rows={10} spellCheck={false} autoCorrect="off" autoCapitalize="off" />
-                <Text slot="description" className="field-description">
-                  Paste NAME=value lines; quotes, export and # comments are understood. The text is masked and stays in this
-                  dialog: the preview lists names only.
-                </Text>
-              </TextField>
+              <SecretInput
+                label=".env text"
+                name="dotenv"
+                rows={10}
+                autoFocus
+                inputRef={text}
+                className="code"
+                description="Paste NAME=value lines; quotes, export and # comments are understood. The text is masked and stays in this dialog: the preview lists names only."
+              />
               <DialogActions>
                 <Button slot="close">Cancel</Button>
                 <Button variant="primary" onPress={preview}>

@@ -1,7 +1,8 @@
 import { useState, type FormEvent } from 'react';
-import { Form, Input, Label, TextField, Text } from 'react-aria-components';
+import { Form } from 'react-aria-components';
 
 import { Button } from '../components/Button';
+import { SecretInput } from '../components/fields';
 import { Notice } from '../components/Notice';
 import { usePageTitle } from '../app/page';
 import { useSession } from './session';
@@ -21,6 +22,7 @@ export function SignIn({ notice }: { notice?: string }) {
     event.preventDefault();
     const form = event.currentTarget;
     const field = form.elements.namedItem('token') as HTMLInputElement;
+    if (busy) return;
     const token = field.value.trim();
     field.value = '';
     if (!token) {
@@ -48,14 +50,13 @@ export function SignIn({ notice }: { notice?: string }) {
         {notice && <Notice tone="info">{notice}</Notice>}
         {error && <Notice>{error}</Notice>}
         <Form onSubmit={submit} className="form">
-          <TextField name="token" type="password" autoComplete="off" className="field" isDisabled={busy}>
-            <Label className="field-label">Admin token</Label>
-            <Input className="input" autoFocus spellCheck={false} />
-            <Text slot="description" className="field-description">
-              An ADMIN token (on a first embedded start, the one in <code>.data/admin.token</code>). It is exchanged for
-              an 8-hour session and not kept by this page.
-            </Text>
-          </TextField>
+          <SecretInput
+            label="Admin token"
+            name="token"
+            multiline={false}
+            autoFocus
+            description="An ADMIN token (on a first embedded start, the one in .data/admin.token). It is exchanged for an 8-hour session and not kept by this page."
+          />
           <Button type="submit" variant="primary" isDisabled={busy}>
             Sign in
           </Button>

@@ -3,6 +3,7 @@ import { Cell, Column, Row, Table, TableBody, TableHeader } from 'react-aria-com
 import { useQuery } from 'urql';
 
 import { toProblem } from '../../api/errors';
+import { SECRET_LISTS } from '../../api/lists';
 import { Loading } from '../../app/page';
 import { Button } from '../../components/Button';
 import { formatRelative, formatDateTime, plural } from '../../components/format';
@@ -23,7 +24,7 @@ type Open = { kind: 'replace' | 'history'; secret: Secret } | undefined;
 
 /** An environment's own secrets: what every space inherits unless it overrides a name. */
 export function DeveloperSettings({ id }: { id: string }) {
-  const [{ data, error, fetching }, refetch] = useQuery({ query: EnvironmentSecretsDocument, variables: { id } });
+  const [{ data, error, fetching }, refetch] = useQuery({ query: EnvironmentSecretsDocument, variables: { id }, context: SECRET_LISTS });
   const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
   useLiveRefetch({ environmentId: id }, reload);
   const [search, setSearch] = useState('');

@@ -4,6 +4,7 @@ import { useQuery } from 'urql';
 import { Link, useLocation } from 'wouter';
 
 import { toProblem } from '../../api/errors';
+import { SPACE_LISTS } from '../../api/lists';
 import { useAction } from '../../api/use-mutation';
 import { Loading } from '../../app/page';
 import { Button } from '../../components/Button';
@@ -17,7 +18,7 @@ import { CreateSpaceDocument, EnvironmentSpacesDocument } from '../../gql/graphq
 import { EnvironmentHeader, MissingEnvironment } from './EnvironmentPage';
 
 export function SpacesView({ id }: { id: string }) {
-  const [{ data, error, fetching }] = useQuery({ query: EnvironmentSpacesDocument, variables: { id } });
+  const [{ data, error, fetching }] = useQuery({ query: EnvironmentSpacesDocument, variables: { id }, context: SPACE_LISTS });
   const [search, setSearch] = useState('');
   const environment = data?.environment;
   const spaces = useMemo(() => (environment?.spaces ?? []).filter((s) => matchesSearch(s.name, search)), [environment, search]);

@@ -4,6 +4,7 @@ import { useQuery } from 'urql';
 import { Link, useLocation } from 'wouter';
 
 import { toProblem } from '../../api/errors';
+import { ENVIRONMENT_LISTS } from '../../api/lists';
 import { useAction } from '../../api/use-mutation';
 import { Loading, PageHeader, usePageTitle } from '../../app/page';
 import { Button } from '../../components/Button';
@@ -20,7 +21,7 @@ type Environment = EnvironmentsQuery['environments'][number];
 
 export default function EnvironmentsPage() {
   usePageTitle('Environments');
-  const [{ data, error, fetching }] = useQuery({ query: EnvironmentsDocument });
+  const [{ data, error, fetching }] = useQuery({ query: EnvironmentsDocument, context: ENVIRONMENT_LISTS });
   const [search, setSearch] = useState('');
   const [deleting, setDeleting] = useState<Environment>();
   const environments = useMemo(() => (data?.environments ?? []).filter((e) => matchesSearch(e.name, search)), [data, search]);

@@ -4,6 +4,7 @@ import { useQuery } from 'urql';
 import { useLocation, useSearch } from 'wouter';
 
 import { toProblem } from '../../api/errors';
+import { SECRET_LISTS } from '../../api/lists';
 import { Loading } from '../../app/page';
 import { Button } from '../../components/Button';
 import { TextField } from '../../components/fields';
@@ -34,7 +35,7 @@ const SOURCE_HINT: Record<SourceWord, string> = {
 /** The effective view: what a listener of this space resolves, and where each name comes from. */
 export function SpaceSecrets({ id }: { id: string }) {
   const [actorText, setActorText, actorId] = useActorParam();
-  const [{ data, error, fetching }, refetch] = useQuery({ query: SpaceSecretsDocument, variables: { id, actorId } });
+  const [{ data, error, fetching }, refetch] = useQuery({ query: SpaceSecretsDocument, variables: { id, actorId }, context: SECRET_LISTS });
   const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
   const space = data?.space;
   useLiveRefetch({ environmentId: space?.environment.id, spaceId: id, actorId }, reload, !space);

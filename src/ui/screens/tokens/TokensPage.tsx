@@ -3,6 +3,7 @@ import { Cell, Column, Row, Table, TableBody, TableHeader } from 'react-aria-com
 import { useQuery } from 'urql';
 
 import { toProblem } from '../../api/errors';
+import { TOKEN_LISTS } from '../../api/lists';
 import { useAction } from '../../api/use-mutation';
 import { Loading, PageHeader, usePageTitle } from '../../app/page';
 import { Button } from '../../components/Button';
@@ -19,7 +20,7 @@ type Token = TokensQuery['apiTokens'][number];
 
 export default function TokensPage() {
   usePageTitle('Tokens');
-  const [{ data, error, fetching }] = useQuery({ query: TokensDocument });
+  const [{ data, error, fetching }] = useQuery({ query: TokensDocument, context: TOKEN_LISTS });
   const [search, setSearch] = useState('');
   const [showRevoked, setShowRevoked] = useState(false);
   const [revoking, setRevoking] = useState<Token>();
