@@ -7,7 +7,7 @@
 export interface ScenarioResult {
   /** Stable id, e.g. `graphql-read`, `graphql-list-1000`. */
   readonly id: string;
-  /** The scenario of issue 6 this row belongs to (1-6). */
+  /** The scenario this row belongs to (1-8, bench/README.md), which orders the table. */
   readonly scenario: number;
   readonly label: string;
   readonly connections?: number;
@@ -45,7 +45,8 @@ export interface TargetVerdict {
   readonly id: string;
   readonly description: string;
   readonly measured: string;
-  readonly pass: boolean;
+  /** Undefined: reported without a target, or not measurable in this run (`measured` says n/a). */
+  readonly pass: boolean | undefined;
 }
 
 const fmt = (value: number | undefined, digits = 0) =>
@@ -80,7 +81,8 @@ export function formatTable(results: readonly ScenarioResult[]): string {
 }
 
 export function formatTargets(targets: readonly TargetVerdict[]): string {
-  return targets.map((t) => `${t.pass ? 'PASS' : 'MISS'}  ${t.description}: ${t.measured}`).join('\n');
+  const mark = (t: TargetVerdict) => (t.pass === true ? 'PASS' : t.pass === false ? 'MISS' : t.measured.startsWith('n/a') ? 'n/a ' : 'INFO');
+  return targets.map((t) => `${mark(t)}  ${t.description}: ${t.measured}`).join('\n');
 }
 
 export interface ScalingPoint {

@@ -6,8 +6,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { SYSTEM_ACTOR } from '../src/modules/audit/audit.service';
-import { createKeyRotationService } from '../src/modules/keys/key-rotation.service';
+import { AccessPolicy } from '../src/modules/access/access-policy';
 import { startTestApp, TEST_MASTER_KEYS, type TestApp } from '../test/support/app';
 import { createTestDatabase, type TestDatabase } from '../test/support/database';
 import { startFakeKms, type FakeKms } from '../test/support/fake-kms';
@@ -57,7 +56,7 @@ async function seed(app: TestApp, environmentId: string, count: number) {
   const worker = async () => {
     while (next < count) {
       const i = next++;
-      await app.container.secrets.upsert({ environmentId, name: `S${i}`, value: `bench value ${i}` }, SYSTEM_ACTOR);
+      await app.container.secrets.upsert(AccessPolicy.system, { environmentId, name: `S${i}`, value: `bench value ${i}` });
     }
   };
   await Promise.all(Array.from({ length: 16 }, worker));
@@ -82,22 +81,22 @@ async function rewrapBench(kms: FakeKms, database: TestDatabase) {
   const app = await startTestApp({ database, keepDatabase: true, env: kmsEnv(kms) });
   const [, seedMs] = await timed(async () => {
     for (let e = 0; e < ENVIRONMENTS; e++) {
-      const env = await app.container.environments.create({ name: `bench-${e}` }, SYSTEM_ACTOR);
+      const env = await app.container.environments.create(AccessPolicy.system, { name: `bench-${e}` });
       await seed(app, env.id, SECRETS_PER_ENVIRONMENT);
     }
   });
   record({ what: `seed ${ENVIRONMENTS * SECRETS_PER_ENVIRONMENT} secrets / ${ENVIRONMENTS} environments`, ms: seedMs });
 
-  const rotation = createKeyRotationService(app.container);
+  const rotation = app.container.keys;
   for (const latencyMs of [0, 50]) {
     for (const concurrency of [1, 8]) {
       newPrimary(kms, latencyMs);
-      const [result, ms] = await timed(() => rotation.rewrapAll({ concurrency }));
+      const [result, ms] = await timed(() => rotation.rewrapAll(AccessPolicy.system, { concurrency }));
       record({ what: 'keys rewrap', latencyMs, concurrency, ms, rewrapped: result.rewrapped, ...kms.calls });
     }
     kms.reset();
     kms.setLatency(latencyMs);
-    const [noop, ms] = await timed(() => rotation.rewrapAll());
+    const [noop, ms] = await timed(() => rotation.rewrapAll(AccessPolicy.system));
     record({ what: 'keys rewrap (again: no-op)', latencyMs, concurrency: 8, ms, rewrapped: noop.rewrapped, ...kms.calls });
   }
   await app.close();
@@ -135,7 +134,7 @@ async function rewrapBench(kms: FakeKms, database: TestDatabase) {
 async function rotationBench(kms: FakeKms, database: TestDatabase) {
   kms.reset();
   const seeding = await startTestApp({ database, keepDatabase: true, env: kmsEnv(kms) });
-  const env = await seeding.container.environments.create({ name: 'rotation-bench' }, SYSTEM_ACTOR);
+  const env = await seeding.container.environments.create(AccessPolicy.system, { name: 'rotation-bench' });
   const [, seedMs] = await timed(() => seed(seeding, env.id, SECRETS_IN_ONE));
   record({ what: `seed ${SECRETS_IN_ONE} secrets / 1 environment`, ms: seedMs });
   await seeding.close();
@@ -145,8 +144,8 @@ async function rotationBench(kms: FakeKms, database: TestDatabase) {
     const app = await startTestApp({ database, keepDatabase: true, env: kmsEnv(kms) });
     kms.reset();
     kms.setLatency(50);
-    const rotation = createKeyRotationService(app.container);
-    const [result, ms] = await timed(() => rotation.rotateEnvironment(env.id, { batchSize, retireDelayMs: 0 }));
+    const rotation = app.container.keys;
+    const [result, ms] = await timed(() => rotation.rotateEnvironment(AccessPolicy.system, env.id, { batchSize, retireDelayMs: 0 }));
     record({ what: 'keys rotate-environment', latencyMs: 50, batchSize, ms, dataKeys: result.rewrappedDataKeys, ...kms.calls });
     await app.close();
   }

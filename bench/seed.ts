@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { Container } from '../src/container';
 import { sealValue } from '../src/crypto/envelope';
 import { TokenRole } from '../src/entities';
-import { SYSTEM_ACTOR } from '../src/modules/audit/audit.service';
+import { AccessPolicy } from '../src/modules/access/access-policy';
 import { nameDigest } from '../src/modules/secret/secret.repository';
 
 /*
@@ -58,10 +58,7 @@ async function inParallel<T>(items: readonly T[], parallel: number, work: (item:
 }
 
 export async function listenerToken(container: Container, environmentId: string, spaceId?: string): Promise<string> {
-  const { token } = await container.tokens.create(
-    { name: `bench listener ${spaceId ?? environmentId}`.slice(0, 128), role: TokenRole.LISTENER, environmentId, spaceId },
-    SYSTEM_ACTOR,
-  );
+  const { token } = await container.tokens.create(AccessPolicy.system, { name: `bench listener ${spaceId ?? environmentId}`.slice(0, 128), role: TokenRole.LISTENER, environmentId, spaceId });
   return token;
 }
 
@@ -73,8 +70,8 @@ export async function seedScope(
   options: { bulk?: boolean; parallel?: number } = {},
 ): Promise<SeededScope> {
   const parallel = options.parallel ?? 8;
-  const environment = await container.environments.create({ name: label }, SYSTEM_ACTOR);
-  const space = await container.spaces.create({ environmentId: environment.id, name: `${label} space` }, SYSTEM_ACTOR);
+  const environment = await container.environments.create(AccessPolicy.system, { name: label });
+  const space = await container.spaces.create(AccessPolicy.system, { environmentId: environment.id, name: `${label} space` });
   const inherited = shape.effective - shape.additions;
   const pad = String(shape.effective).length;
   const envNames = Array.from({ length: inherited }, (_, i) => `SECRET_${String(i).padStart(pad, '0')}`);
@@ -108,7 +105,7 @@ export async function seedScope(
     });
   } else {
     await inParallel(writes, parallel, async (write) => {
-      await container.secrets.upsert({ environmentId: environment.id, ...write }, SYSTEM_ACTOR);
+      await container.secrets.upsert(AccessPolicy.system, { environmentId: environment.id, ...write });
     });
   }
 
@@ -127,10 +124,10 @@ export async function seedEnvironments(
 ): Promise<{ environmentId: string; token: string; names: string[] }[]> {
   const seeded: { environmentId: string; token: string; names: string[] }[] = [];
   for (let i = 0; i < count; i++) {
-    const environment = await container.environments.create({ name: `${label} ${i}` }, SYSTEM_ACTOR);
+    const environment = await container.environments.create(AccessPolicy.system, { name: `${label} ${i}` });
     const names = Array.from({ length: secrets }, (_, n) => `COLD_${n}`);
     await inParallel(names, 4, async (name) => {
-      await container.secrets.upsert({ environmentId: environment.id, name, value: valueFor(environment.id, name) }, SYSTEM_ACTOR);
+      await container.secrets.upsert(AccessPolicy.system, { environmentId: environment.id, name, value: valueFor(environment.id, name) });
     });
     seeded.push({ environmentId: environment.id, token: await listenerToken(container, environment.id), names });
   }

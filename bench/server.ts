@@ -4,6 +4,7 @@ import { loadConfig } from '../src/config';
 import { createContainer, type Container } from '../src/container';
 import { createLogger } from '../src/logger';
 import { buildServer } from '../src/server';
+import { runStartupTasks } from '../src/startup';
 
 /** The real server, in this process, on an ephemeral loopback port; logs (warn and up) go to stderr. */
 export interface RunningServer {
@@ -17,6 +18,7 @@ export async function startServer(env: Record<string, string>): Promise<RunningS
   const config = loadConfig(env);
   const logger = createLogger(config.logLevel, process.stderr);
   const container = await createContainer(config, logger);
+  await runStartupTasks(container);
   let app: FastifyInstance;
   try {
     app = await buildServer(container);

@@ -4,10 +4,15 @@ import { z } from 'zod';
 /*
  * Every setting is read here, once, from the process environment (or a map
  * handed in by tests and the CLI). The result is typed and frozen; nothing
- * else in src/ reads process.env.
+ * else in src/ reads process.env. (The gcp-kms provider sets, never reads,
+ * METADATA_SERVER_DETECTION for Google's auth library; the listener client
+ * in src/client reads nothing from the environment.)
  */
 
 const LOCAL_KEY_BYTES = 32;
+/** A Cloud KMS CryptoKey name; shared with the gcp-kms provider, which builds its key-version pattern on it. */
+export const GCP_KMS_CRYPTO_KEY = 'projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+';
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const blankToUndefined = (value: unknown) =>
   typeof value === 'string' && value.trim() === '' ? undefined : value;
@@ -24,6 +29,18 @@ const booleanFlag = z.preprocess(
 
 const positiveInt = (fallback: number) =>
   z.preprocess(blankToUndefined, z.coerce.number().int().positive().default(fallback));
+
+/** An estimate that refuses repeated or patterned tokens ('a' × 32: 0 bits; 32 random hex digits: ~120). */
+const MIN_BOOTSTRAP_TOKEN_BITS = 96;
+
+/** Length × the Shannon entropy of the token's own character frequencies: a lower bound for guessability checks, not a measure of randomness. */
+export function estimatedEntropyBits(token: string): number {
+  const counts = new Map<string, number>();
+  for (const c of token) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let perCharacter = 0;
+  for (const n of counts.values()) perCharacter -= (n / token.length) * Math.log2(n / token.length);
+  return perCharacter * token.length;
+}
 
 export interface LocalMasterKey {
   readonly id: string;
@@ -70,10 +87,7 @@ const schema = z
     PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(4000)),
     HOST: z.preprocess(blankToUndefined, z.string().default('127.0.0.1')),
     NODE_ENV: optionalString,
-    LOG_LEVEL: z.preprocess(
-      blankToUndefined,
-      z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    ),
+    LOG_LEVEL: z.preprocess(blankToUndefined, z.enum(LOG_LEVELS).optional()),
     CIPHER_PROVIDER: z.preprocess(blankToUndefined, z.enum(['local', 'gcp-kms']).default('local')),
     LOCAL_MASTER_KEYS: optionalString,
     LOCAL_MASTER_KEY_FILE: optionalString,
@@ -81,10 +95,7 @@ const schema = z
       blankToUndefined,
       z
         .string()
-        .regex(
-          /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+$/,
-          'must be projects/P/locations/L/keyRings/R/cryptoKeys/K',
-        )
+        .regex(new RegExp(`^${GCP_KMS_CRYPTO_KEY}$`), 'must be projects/P/locations/L/keyRings/R/cryptoKeys/K')
         .optional(),
     ),
     GCP_KMS_ENDPOINT: z.preprocess(
@@ -94,6 +105,8 @@ const schema = z
         .regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port')
         .optional(),
     ),
+    MAX_VALUES_PER_REQUEST: positiveInt(5_000),
+    MAX_REQUESTS_PER_TOKEN: positiveInt(64),
     ENVIRONMENT_KEY_CACHE_TTL_MS: positiveInt(5 * 60 * 1000),
     ENVIRONMENT_KEY_CACHE_MAX: positiveInt(10_000),
     DB_POOL_SIZE: positiveInt(10),
@@ -102,8 +115,35 @@ const schema = z
     INTROSPECTION: booleanFlag,
     BOOTSTRAP_ADMIN_TOKEN: z.preprocess(
       blankToUndefined,
-      z.string().min(32, 'must be at least 32 characters').optional(),
+      z
+        .string()
+        .min(32, 'must be at least 32 characters')
+        .max(512, 'must be at most 512 characters')
+        .regex(/^[\x21-\x7e]+$/, 'must be printable ASCII without whitespace (it travels in a header as `Bearer <token>`)')
+        .refine((token) => estimatedEntropyBits(token) >= MIN_BOOTSTRAP_TOKEN_BITS, {
+          message: `looks guessable (repeated or patterned characters); use e.g. \`openssl rand -base64 32\``,
+        })
+        .optional(),
     ),
+    AUDIT_RETENTION_DAYS: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(36_500).default(90)),
+    AUDIT_READS: z.preprocess(blankToUndefined, z.enum(['each', 'coalesce']).default('each')),
+    AUDIT_COALESCE_SECONDS: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(3600).default(60)),
+    AUDIT_SINK: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^(stdout|file:.+)$/, 'must be stdout or file:<path>')
+        .optional(),
+    ),
+    AUDIT_SINK_ROTATE_SIZE: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^\d+[BKMG]$/, 'must be a size such as 100M (B, K, M or G)')
+        .default('100M'),
+    ),
+    AUDIT_SINK_MAX_FILES: positiveInt(10),
+    AUDIT_MAINTENANCE_MINUTES: positiveInt(60),
   })
   .superRefine((env, ctx) => {
     if (env.CIPHER_PROVIDER === 'gcp-kms' && !env.GCP_KMS_KEY_NAME) {
@@ -156,7 +196,9 @@ export interface Config {
   readonly port: number;
   readonly host: string;
   readonly production: boolean;
-  readonly logLevel: z.infer<typeof schema>['LOG_LEVEL'];
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** The CLI writes its log to stderr and only warnings by default: stdout is its result. */
+  readonly cliLogLevel: (typeof LOG_LEVELS)[number];
   readonly cipherProvider: CipherProviderId;
   readonly local: {
     readonly masterKeys: string | undefined;
@@ -167,11 +209,25 @@ export interface Config {
     readonly endpoint: string | undefined;
   };
   readonly environmentKeyCache: { readonly ttlMs: number; readonly max: number };
+  /** Bounds on one request (DESIGN §15): distinct values decrypted, and a token's requests in flight per instance. */
+  readonly limits: { readonly maxValuesPerRequest: number; readonly maxConcurrentPerToken: number };
   readonly dbPoolSize: number;
   readonly maxBodyBytes: number;
   readonly shutdownGraceMs: number;
   readonly introspection: boolean;
   readonly bootstrapAdminToken: string | undefined;
+  readonly audit: AuditConfig;
+}
+
+export interface AuditConfig {
+  /** Partitions (UTC days) whose every row is older than this are dropped. */
+  readonly retentionDays: number;
+  readonly reads: 'each' | 'coalesce';
+  readonly coalesceSeconds: number;
+  /** Where every audit record is also streamed as a JSON line; undefined: nowhere. */
+  readonly sink: { readonly kind: 'stdout' } | { readonly kind: 'file'; readonly path: string; readonly rotateSize: string; readonly maxFiles: number } | undefined;
+  /** How often each instance creates partitions ahead and applies retention. */
+  readonly maintenanceMinutes: number;
 }
 
 export class ConfigError extends Error {
@@ -195,16 +251,35 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     port: e.PORT,
     host: e.HOST,
     production,
-    logLevel: e.LOG_LEVEL,
+    logLevel: e.LOG_LEVEL ?? 'info',
+    cliLogLevel: e.LOG_LEVEL ?? 'warn',
     cipherProvider: e.CIPHER_PROVIDER,
     local: { masterKeys: e.LOCAL_MASTER_KEYS, masterKeyFile: e.LOCAL_MASTER_KEY_FILE },
     gcpKms: { keyName: e.GCP_KMS_KEY_NAME, endpoint: e.GCP_KMS_ENDPOINT },
     environmentKeyCache: { ttlMs: e.ENVIRONMENT_KEY_CACHE_TTL_MS, max: e.ENVIRONMENT_KEY_CACHE_MAX },
+    limits: { maxValuesPerRequest: e.MAX_VALUES_PER_REQUEST, maxConcurrentPerToken: e.MAX_REQUESTS_PER_TOKEN },
     dbPoolSize: e.DB_POOL_SIZE,
     maxBodyBytes: e.MAX_BODY_BYTES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     introspection: e.INTROSPECTION ?? !production,
     bootstrapAdminToken: e.BOOTSTRAP_ADMIN_TOKEN,
+    audit: {
+      retentionDays: e.AUDIT_RETENTION_DAYS,
+      reads: e.AUDIT_READS,
+      coalesceSeconds: e.AUDIT_COALESCE_SECONDS,
+      sink:
+        e.AUDIT_SINK === undefined
+          ? undefined
+          : e.AUDIT_SINK === 'stdout'
+            ? { kind: 'stdout' as const }
+            : {
+                kind: 'file' as const,
+                path: path.resolve(e.AUDIT_SINK.slice('file:'.length)),
+                rotateSize: e.AUDIT_SINK_ROTATE_SIZE,
+                maxFiles: e.AUDIT_SINK_MAX_FILES,
+              },
+      maintenanceMinutes: e.AUDIT_MAINTENANCE_MINUTES,
+    },
   });
 }
 

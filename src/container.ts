@@ -1,31 +1,28 @@
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
-
 import type { GraphQLSchema } from 'graphql';
 
 import type { Config } from './config';
+import { createEnvironmentKeyStore } from './crypto/environment-key.store';
 import { EnvironmentKeyring } from './crypto/keyring';
 import type { CipherProviderRegistry } from './crypto/provider';
 import { createCipherProviderRegistry } from './crypto/providers';
 import { openDatabase, type Database } from './db/database';
+import { buildAppSchema } from './graphql/schema';
 import type { Logger } from './logger';
-import { AccessPolicy } from './modules/access/access-policy';
-import { TokenResolver } from './modules/access/token.resolver';
-import { TokenService } from './modules/access/token.service';
+import { RequestContexts } from './modules/request/request-context';
+import { TokenResolver } from './modules/token/token.resolver';
+import { TokenService } from './modules/token/token.service';
 import { AuditResolver } from './modules/audit/audit.resolver';
-import { AuditService, ReadAuditBuffer } from './modules/audit/audit.service';
-import type { Context } from './modules/context';
+import { AuditRetention } from './modules/audit/audit-retention';
+import { openAuditSink } from './modules/audit/audit-sink';
+import { AuditService } from './modules/audit/audit.service';
 import { EnvironmentResolver } from './modules/environment/environment.resolver';
 import { EnvironmentService } from './modules/environment/environment.service';
-import { createEnvironmentKeyStore } from './modules/keys/environment-key.store';
+import { KeyRotationService } from './modules/keys/key-rotation.service';
 import { createLoaders } from './modules/loaders';
 import { EffectiveSecretResolver, SecretResolver } from './modules/secret/secret.resolver';
 import { SecretService } from './modules/secret/secret.service';
 import { SpaceResolver } from './modules/space/space.resolver';
 import { SpaceService } from './modules/space/space.service';
-import { buildAppSchema } from './schema';
-
-export const ADMIN_TOKEN_FILE = 'admin.token';
 
 /** Everything the server, the CLI and the tests need, wired once. */
 export interface Container {
@@ -35,31 +32,23 @@ export interface Container {
   readonly registry: CipherProviderRegistry;
   readonly keyring: EnvironmentKeyring;
   readonly audit: AuditService;
+  readonly auditRetention: AuditRetention;
   readonly tokens: TokenService;
   readonly environments: EnvironmentService;
   readonly spaces: SpaceService;
   readonly secrets: SecretService;
+  /** Key rewrap and rotation (the CLI's; servers never rotate on their own). */
+  readonly keys: KeyRotationService;
+  /** The one request lifecycle: authenticate, build the context, guarantee the audit flush. */
+  readonly requests: RequestContexts;
   readonly schema: GraphQLSchema;
-  /** The per-request state of a request, from its Authorization header (UNAUTHENTICATED without a valid token). */
-  authenticate(authorization: string | undefined): Promise<Context>;
   close(): Promise<void>;
 }
 
 /**
- * The embedded quick start has no other way to get a first token (the CLI
- * cannot open DATA_DIR while the server runs), so the first start writes one
- * to DATA_DIR/admin.token (mode 0600) when no active ADMIN token exists. The
- * log names the file, never the token.
+ * The composition root: providers → database → services → resolvers →
+ * schema. It only wires; start-up tasks (tokens, timers) live in startup.ts.
  */
-async function writeFirstAdminToken(config: Config, logger: Logger, tokens: TokenService): Promise<void> {
-  const token = await tokens.createFirstAdminToken();
-  if (!token) return;
-  const file = path.join(config.dataDir, ADMIN_TOKEN_FILE);
-  writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  logger.warn({ file }, 'created an ADMIN token for the embedded database; read it from this file');
-}
-
-/** The composition root: providers → database → services → resolvers → schema. */
 export async function createContainer(config: Config, logger: Logger): Promise<Container> {
   const registry = await createCipherProviderRegistry(config, logger);
   let database: Database;
@@ -70,16 +59,20 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     throw error;
   }
   const db = database.dataSource;
-  const keyring = new EnvironmentKeyring(registry, createEnvironmentKeyStore(db), config.environmentKeyCache);
   const { prepared } = database;
-  const audit = new AuditService(db, prepared);
+  const keyring = new EnvironmentKeyring(registry, createEnvironmentKeyStore(db), config.environmentKeyCache);
+  const auditSink = openAuditSink(config.audit.sink, logger);
+  const audit = new AuditService(db, prepared, { ...config.audit, sink: auditSink });
+  const auditRetention = new AuditRetention(db, audit, config.audit.retentionDays);
   const tokens = new TokenService(db, audit, prepared);
   const environments = new EnvironmentService(db, keyring, audit);
   const spaces = new SpaceService(db, audit);
   const secrets = new SecretService(db, keyring, audit, prepared);
-
-  if (config.bootstrapAdminToken) await tokens.ensureBootstrapToken(config.bootstrapAdminToken);
-  else if (config.embedded) await writeFirstAdminToken(config, logger, tokens);
+  const keys = new KeyRotationService({ db, registry, keyring, audit });
+  const requests = new RequestContexts(
+    { tokens, audit, loaders: (access) => createLoaders(db, access, prepared) },
+    config.limits,
+  );
 
   const resolverInstances = new Map<unknown, unknown>([
     [EnvironmentResolver, new EnvironmentResolver(environments)],
@@ -104,18 +97,17 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     registry,
     keyring,
     audit,
+    auditRetention,
     tokens,
     environments,
     spaces,
     secrets,
+    keys,
+    requests,
     schema,
-    async authenticate(authorization) {
-      const principal = await tokens.authenticate(authorization);
-      const access = new AccessPolicy(principal);
-      return { access, loaders: createLoaders(db, access, prepared), readAudit: new ReadAuditBuffer(audit, principal) };
-    },
     async close() {
       await database.close();
+      await auditSink?.close();
       await registry.close();
     },
   };

@@ -15,6 +15,8 @@ export const ErrorCode = {
   NAME_CONFLICT: 'NAME_CONFLICT',
   KEY_PROVIDER_UNAVAILABLE: 'KEY_PROVIDER_UNAVAILABLE',
   DECRYPTION_FAILED: 'DECRYPTION_FAILED',
+  /** One token has too many requests in flight on this instance; retry shortly. */
+  RATE_LIMITED: 'RATE_LIMITED',
   /** Not client-caused: the database cannot be reached right now; retrying later may succeed. */
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
@@ -101,6 +103,13 @@ export class DecryptionFailedError extends AppError {
   readonly code = ErrorCode.DECRYPTION_FAILED;
   constructor(message = 'stored ciphertext failed authentication') {
     super(message);
+  }
+}
+
+export class RateLimitedError extends AppError {
+  readonly code = ErrorCode.RATE_LIMITED;
+  constructor(limit: number) {
+    super(`this token already has ${limit} requests in flight; retry shortly`);
   }
 }
 

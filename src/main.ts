@@ -2,10 +2,12 @@ import 'reflect-metadata';
 
 import { ConfigError, loadConfig } from './config';
 import { createContainer } from './container';
-import { createLogger } from './logger';
+import { startAuditTimers } from './modules/audit/audit-timers';
 import { buildServer } from './server';
+import { createLogger } from './logger';
+import { runStartupTasks } from './startup';
 
-/** Entry point: config → database → server → listen → graceful stop. */
+/** Entry point: config → database → start-up tasks → server → listen → graceful stop. */
 async function main(): Promise<void> {
   let config;
   try {
@@ -19,10 +21,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   const container = await createContainer(config, logger);
+  await runStartupTasks(container);
   const app = await buildServer(container);
   await app.listen({ port: config.port, host: config.host });
+  const auditTimers = startAuditTimers(container);
   logger.info(
-    { url: `http://${config.host}:${config.port}/graphql`, database: config.embedded ? 'embedded' : 'external', cipherProvider: config.cipherProvider },
+    { url: `http://${config.host}:${config.port}/`, database: config.embedded ? 'embedded' : 'external', cipherProvider: config.cipherProvider },
     'secretspace listening',
   );
 
@@ -44,6 +48,7 @@ async function main(): Promise<void> {
     }, config.shutdownGraceMs).unref();
     try {
       await app.close();
+      await auditTimers.stop();
       await container.close();
       logger.info('stopped');
       process.exit(0);

@@ -1,28 +1,18 @@
-import { ApolloServer } from '@apollo/server';
-import {
-  ApolloServerPluginCacheControlDisabled,
-  ApolloServerPluginInlineTraceDisabled,
-  ApolloServerPluginLandingPageDisabled,
-  ApolloServerPluginUsageReportingDisabled,
-} from '@apollo/server/plugin/disabled';
 import fastifyApollo, { fastifyApolloDrainPlugin } from '@as-integrations/fastify';
-import { ApolloArmor } from '@escape.tech/graphql-armor';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 
 import type { Container } from './container';
-import { isAppError } from './errors';
-import { createErrorFormatter } from './graphql-errors';
-import { registerJsonParser, toClientError } from './http';
+import { createApolloServer } from './graphql/apollo';
 import { secretsRoutes } from './rest/secrets.routes';
+import { graphqlErrorBody, toClientError } from './http/errors';
+import { healthRoutes } from './http/health.routes';
+import { registerJsonParser } from './http/json-parser';
+import { registerRequestLifecycle } from './http/request-lifecycle';
 import { uiAssets } from './http/ui-assets';
-import { isConnectionFailure } from './db/pg-errors';
-import { readAuditPlugin, serviceUnavailable, unauthenticated } from './graphql-plugins';
-import type { Context } from './modules/context';
-
-const READINESS_TIMEOUT_MS = 3000;
 
 /**
- * Builds the HTTP app (GraphQL, health routes). It never listens: main.ts
+ * Builds the HTTP app: GraphQL, the Flatfile-compatible REST routes and the
+ * health routes, all behind one request lifecycle. It never listens: main.ts
  * does, and tests reuse it on an ephemeral port.
  */
 export async function buildServer(container: Container): Promise<FastifyInstance> {
@@ -33,56 +23,23 @@ export async function buildServer(container: Container): Promise<FastifyInstance
     bodyLimit: config.maxBodyBytes,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // HEAD must not run a GET's work (a decryption, an audit row): routes that want HEAD say so
+    exposeHeadRoutes: false,
   });
 
   registerJsonParser(app);
   /* Errors outside a route's own handling (body parsing, limits) in GraphQL's shape; /v1 has its own. */
   app.setErrorHandler((error, _request, reply) => {
     const clientError = toClientError(error, logger);
-    return reply
-      .code(clientError.status)
-      .send({ errors: [{ message: clientError.message, extensions: { code: clientError.code } }] });
+    return reply.code(clientError.status).send(graphqlErrorBody(clientError));
   });
+  await registerRequestLifecycle(app, container.requests, logger);
 
-  const armor = new ApolloArmor(graphqlLimits(config.production)).protect();
-  const apollo = new ApolloServer<Context>({
-    schema: container.schema,
-    validationRules: armor.validationRules,
-    // graphql-js's own token limit: a parse error (400), where armor's limit throws from a plugin (500)
-    parseOptions: { maxTokens: GRAPHQL_MAX_TOKENS },
-    allowBatchedHttpRequests: false,
-    csrfPrevention: true,
-    introspection: config.introspection,
-    includeStacktraceInErrorResponses: false,
-    // main.ts owns signals: it drains Fastify, which stops Apollo through the drain plugin.
-    stopOnTerminationSignals: false,
-    hideSchemaDetailsFromClientErrors: config.production,
-    formatError: createErrorFormatter(logger),
-    logger,
-    plugins: [
-      // Secrets are never HTTP-cacheable, and per-field cache hints wrap every resolver (measurable per value).
-      ApolloServerPluginCacheControlDisabled(),
-      ApolloServerPluginInlineTraceDisabled(),
-      ApolloServerPluginUsageReportingDisabled(),
-      ...armor.plugins,
-      fastifyApolloDrainPlugin(app),
-      readAuditPlugin(logger),
-      // Apollo's landing page loads its scripts from a CDN; the admin UI (and its offline explorer) replaces it.
-      ApolloServerPluginLandingPageDisabled(),
-    ],
-  });
+  const apollo = createApolloServer(container.schema, config, logger, [fastifyApolloDrainPlugin(app)]);
   await apollo.start();
-
   await app.register(fastifyApollo(apollo), {
-    context: async (request) => {
-      try {
-        return await container.authenticate(request.headers.authorization);
-      } catch (error) {
-        if (isAppError(error)) throw unauthenticated(error.message);
-        if (isConnectionFailure(error)) throw serviceUnavailable();
-        throw error;
-      }
-    },
+    // authenticated by the request lifecycle before the body was read
+    context: async (request) => request.secretspace!,
   });
 
   /* Draining: answers still in flight close their keep-alive connection, so close() can finish. */
@@ -93,7 +50,6 @@ export async function buildServer(container: Container): Promise<FastifyInstance
   app.addHook('onSend', async (_request, reply) => {
     if (closing) reply.header('connection', 'close');
   });
-
   app.addHook('onResponse', async (request, reply) => {
     logger.debug(
       { method: request.method, url: request.routeOptions.url, status: reply.statusCode, ms: reply.elapsedTime },
@@ -102,47 +58,7 @@ export async function buildServer(container: Container): Promise<FastifyInstance
   });
 
   await app.register(secretsRoutes, { prefix: '/v1', container });
+  await app.register(healthRoutes, { container });
   await app.register(uiAssets);
-
-  app.get('/healthz', async () => ({ status: 'ok' }));
-
-  app.get('/readyz', async (_request, reply) => {
-    const failing: string[] = [];
-    await Promise.all([
-      withTimeout(container.database.ping()).catch(() => failing.push('database')),
-      withTimeout(container.registry.active.check()).catch(() => failing.push(`cipherProvider:${container.registry.active.id}`)),
-    ]);
-    if (failing.length) return reply.code(503).send({ status: 'unavailable', failing: failing.sort() });
-    return { status: 'ready' };
-  });
-
   return app;
-}
-
-/** graphql-js's parser limit on tokens per document. */
-export const GRAPHQL_MAX_TOKENS = 2000;
-
-/**
- * Query limits (graphql-armor). The deepest useful query of this schema,
- * environments → spaces → effectiveSecrets → secret → space → environment
- * → name, is 7 levels; aliases make an alias bomb of 100 effectiveSecrets
- * impossible. Field suggestions are hidden in production.
- */
-export const graphqlLimits = (production: boolean) => ({
-  maxDepth: { n: 10 },
-  maxAliases: { n: 15 },
-  maxDirectives: { n: 20 },
-  maxTokens: { enabled: false }, // see parseOptions.maxTokens
-  costLimit: { maxCost: 5000 },
-  blockFieldSuggestion: { enabled: production },
-});
-
-function withTimeout<T>(promise: Promise<T>, ms = READINESS_TIMEOUT_MS): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -3,31 +3,18 @@ import 'reflect-metadata';
 
 import { Command, CommanderError } from 'commander';
 
-import { ConfigError, loadConfig } from '../config';
-import { createContainer, type Container } from '../container';
-import { isAppError } from '../errors';
-import { createLogger } from '../logger';
+import { ConfigError } from '../config';
+import { toAppError } from '../db/pg-errors';
+import { registerAuditCommands } from './audit.commands';
 import { registerKeyCommands } from './keys.commands';
 import { registerTokenCommands } from './token.commands';
+import { withContainer } from './with-container';
 
 /*
  * `npm run cli -- <command>`: operator tasks against the configured database
  * (same settings as the server). On the embedded database the server must be
  * stopped first: one process owns DATA_DIR.
  */
-
-export type WithContainer = <T>(run: (container: Container) => Promise<T>) => Promise<T>;
-
-const withContainer: WithContainer = async (run) => {
-  const config = loadConfig();
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', process.stderr);
-  const container = await createContainer(config, logger);
-  try {
-    return await run(container);
-  } finally {
-    await container.close();
-  }
-};
 
 export function buildProgram(): Command {
   const program = new Command('secretspace')
@@ -36,6 +23,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerTokenCommands(program, withContainer);
   registerKeyCommands(program, withContainer);
+  registerAuditCommands(program, withContainer);
   return program;
 }
 
@@ -44,8 +32,9 @@ async function main(): Promise<void> {
     await buildProgram().parseAsync(process.argv);
   } catch (error) {
     if (error instanceof CommanderError) process.exit(error.exitCode);
-    const message = error instanceof ConfigError || isAppError(error) ? error.message : `failed: ${(error as Error).message}`;
-    const code = isAppError(error) ? ` [${error.code}]` : '';
+    const known = toAppError(error);
+    const message = error instanceof ConfigError ? error.message : known ? known.message : `failed: ${(error as Error).message}`;
+    const code = known ? ` [${known.code}]` : '';
     process.stderr.write(`secretspace: ${message}${code}\n`);
     process.exit(1);
   }

@@ -1,8 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander';
 
-import { createKeyRotationService } from '../modules/keys/key-rotation.service';
+import { AccessPolicy } from '../modules/access/access-policy';
 import type { KeyStatus } from '../modules/keys/key-rotation.types';
-import type { WithContainer } from './index';
+import { printable } from './printable';
+import type { WithContainer } from './with-container';
 import { createProgressReporter, type ProgressReporter } from './progress';
 
 /*
@@ -47,7 +48,7 @@ export function registerKeyCommands(program: Command, withContainer: WithContain
     .action(async (options: { provider?: string; concurrency: number; json?: boolean }) => {
       const result = await withContainer((c) =>
         withProgress('environment keys', (progress) =>
-          createKeyRotationService(c).rewrapAll({
+          c.keys.rewrapAll(AccessPolicy.system, {
             providerId: options.provider,
             concurrency: options.concurrency,
             onProgress: (p) => progress.update(p),
@@ -73,7 +74,7 @@ export function registerKeyCommands(program: Command, withContainer: WithContain
     .action(async (id: string, options: { batchSize: number; json?: boolean }) => {
       const result = await withContainer((c) =>
         withProgress('data keys', (progress) =>
-          createKeyRotationService(c).rotateEnvironment(id, {
+          c.keys.rotateEnvironment(AccessPolicy.system, id, {
             batchSize: options.batchSize,
             onProgress: (p) => progress.update(p),
           }),
@@ -91,7 +92,7 @@ export function registerKeyCommands(program: Command, withContainer: WithContain
     .description('environment keys per provider and master key; data keys per environment and key version')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      const status = await withContainer((c) => createKeyRotationService(c).status());
+      const status = await withContainer((c) => c.keys.status(AccessPolicy.system));
       if (options.json) return out(JSON.stringify(status));
       for (const line of formatStatus(status)) out(line);
     });
@@ -107,7 +108,7 @@ export function formatStatus(status: KeyStatus): string[] {
   for (const e of status.environments) {
     const deks = e.dataKeys.map((d) => `v${d.keyVersion}: ${d.count}`).join(', ') || 'none';
     const state = e.rotationInProgress ? `; rotation in progress (versions ${e.keyVersions.join(', ')})` : '';
-    lines.push(`  ${e.environmentId}  ${JSON.stringify(e.name)}  current v${e.currentKeyVersion}  ${deks}${state}`);
+    lines.push(`  ${e.environmentId}  ${printable(e.name)}  current v${e.currentKeyVersion}  ${deks}${state}`);
   }
   const rotating = status.environments.filter((e) => e.rotationInProgress).length;
   if (rotating) lines.push(`${rotating} rotation(s) in progress: run keys rotate-environment <id> to finish`);

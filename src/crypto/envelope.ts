@@ -1,18 +1,16 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 
 import { DecryptionFailedError, KeyProviderUnavailableError, isAppError } from '../errors';
+import { IV_BYTES, KEY_BYTES, TAG_BYTES, open, seal } from './aes-gcm';
 import type { CipherProvider, CipherProviderRegistry } from './provider';
+
+export { KEY_BYTES };
 
 /*
  * The envelope owns every invariant of DESIGN §5: IVs, associated data,
  * tag checks, blob layouts and zeroing of transient keys. Providers only wrap
  * and unwrap; callers only hand in owners and keys. See README.md here.
  */
-
-export const KEY_BYTES = 32;
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
-const ALGORITHM = 'aes-256-gcm';
 
 export const ENVIRONMENT_KEY_FORMAT = 1;
 export const DEK_FORMAT = 1;
@@ -82,25 +80,6 @@ const valueAad = (header: Buffer, owner: ValueOwner) =>
     owner.name,
     owner.version,
   );
-
-function seal(key: Buffer, plaintext: Buffer, aad: Buffer): Buffer[] {
-  const iv = randomBytes(IV_BYTES);
-  const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
-  cipher.setAAD(aad);
-  const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-  return [iv, body, cipher.getAuthTag()];
-}
-
-function open(key: Buffer, iv: Buffer, body: Buffer, tag: Buffer, aad: Buffer): Buffer {
-  try {
-    const decipher = createDecipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
-    decipher.setAAD(aad);
-    decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(body), decipher.final()]);
-  } catch {
-    throw new DecryptionFailedError();
-  }
-}
 
 export function generateKey(): Buffer {
   return randomBytes(KEY_BYTES);

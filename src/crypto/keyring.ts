@@ -5,7 +5,6 @@ import {
   dekKeyVersion,
   generateKey,
   openValue,
-  sealValue,
   unwrapEnvironmentKey,
   wrapEnvironmentKey,
   type SealedValue,
@@ -67,16 +66,6 @@ export class EnvironmentKeyring {
     return { key, wrapped };
   }
 
-  /** Re-wraps an environment key under the active provider's current master key. */
-  async rewrap(environmentId: string, version: number, blob: Buffer): Promise<WrappedEnvironmentKey> {
-    const key = await unwrapEnvironmentKey(this.registry, blob, environmentId, version);
-    try {
-      return await wrapEnvironmentKey(this.registry.active, key, environmentId, version);
-    } finally {
-      key.fill(0);
-    }
-  }
-
   /** Seeds the cache with a key this process just created, saving the first unwrap. */
   remember(environmentId: string, version: number, key: Buffer): void {
     this.cache.set(cacheKey(environmentId, version), key);
@@ -93,11 +82,6 @@ export class EnvironmentKeyring {
     /* Postcondition: fetchMethod either returns a key or throws. */
     if (!key) throw new DecryptionFailedError('environment key could not be loaded');
     return key;
-  }
-
-  async seal(value: string, owner: ValueOwner, keyVersion: number): Promise<SealedValue & { keyVersion: number }> {
-    const key = await this.key(owner.environmentId, keyVersion);
-    return { ...sealValue(value, owner, key, keyVersion), keyVersion };
   }
 
   async open(sealed: SealedValue, owner: ValueOwner): Promise<string> {

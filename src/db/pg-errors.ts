@@ -1,5 +1,7 @@
 import { QueryFailedError } from 'typeorm';
 
+import { NameConflictError, NotFoundError, ServiceUnavailableError, isAppError, type AppError } from '../errors';
+
 export const UNIQUE_VIOLATION = '23505';
 export const FOREIGN_KEY_VIOLATION = '23503';
 
@@ -32,4 +34,31 @@ export function isConnectionFailure(error: unknown): boolean {
 export function isRetryableConflict(error: unknown): boolean {
   const driverError = error instanceof QueryFailedError ? (error.driverError as { code?: unknown }) : (error as { code?: unknown });
   return driverError?.code === '40001' || driverError?.code === '40P01';
+}
+
+/*
+ * Constraint violations a client can cause, by constraint name: one table
+ * for the whole schema, so services only catch what they retry. A foreign
+ * key pointing at nothing means the named thing does not exist.
+ */
+const CLIENT_CONSTRAINTS: Readonly<Record<string, () => AppError>> = {
+  environment_name_key: () => new NameConflictError('environment'),
+  space_environment_name_key: () => new NameConflictError('space'),
+  space_environment_id_fkey: () => new NotFoundError('environment', 'environmentId'),
+  secret_environment_id_fkey: () => new NotFoundError('environment', 'environmentId'),
+  secret_space_fkey: () => new NotFoundError('space', 'spaceId'),
+  api_token_environment_id_fkey: () => new NotFoundError('environment', 'environmentId'),
+  api_token_space_fkey: () => new NotFoundError('space', 'spaceId'),
+};
+
+/**
+ * The one classification of failures for every edge (GraphQL, REST, CLI):
+ * our own errors as they are, an unreachable database as SERVICE_UNAVAILABLE,
+ * a known constraint as its client error; undefined for anything unexpected.
+ */
+export function toAppError(error: unknown): AppError | undefined {
+  if (isAppError(error)) return error;
+  if (isConnectionFailure(error)) return new ServiceUnavailableError();
+  const violation = constraintViolation(error);
+  return violation ? CLIENT_CONSTRAINTS[violation.constraint]?.() : undefined;
 }

@@ -52,7 +52,8 @@ export function preparedQueries(dataSource: DataSource, observer: QueryObserver)
       /* Precondition: only a manager bound to a transaction has a connection of its own. */
       const runner = manager.queryRunner as PostgresQueryRunner | undefined;
       if (!runner?.isTransactionActive) throw new Error('prepared statements in a transaction need its manager');
-      return on(() => runner.connect() as Promise<Pool>); // the transaction's own, already connected
+      // the transaction's own, already connected; `manager` tells the audit sink which transaction a record waits for
+      return Object.assign(on(() => runner.connect() as Promise<Pool>), { manager });
     },
   });
 }

@@ -41,4 +41,15 @@ export class ApiToken {
   @Field(() => Date, { nullable: true })
   @Column({ name: 'revoked_at', type: 'timestamptz', nullable: true })
   revokedAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'After this the token is UNAUTHENTICATED; null: it does not expire.' })
+  @Column({ name: 'expires_at', type: 'timestamptz', nullable: true })
+  expiresAt!: Date | null;
+
+  @Field(() => ID, {
+    nullable: true,
+    description: 'For an admin UI session: the token that signed in. Revoking that token ends the session.',
+  })
+  @Column({ name: 'parent_token_id', type: 'uuid', nullable: true })
+  parentTokenId!: string | null;
 }

@@ -14,6 +14,8 @@ export enum AuditAction {
   TOKEN_CREATED = 'TOKEN_CREATED',
   TOKEN_REVOKED = 'TOKEN_REVOKED',
   KEY_REWRAPPED = 'KEY_REWRAPPED',
+  /** Retention dropped a partition: firstAt/lastAt bound the events dropped. */
+  AUDIT_PRUNED = 'AUDIT_PRUNED',
 }
 
 registerEnumType(AuditAction, { name: 'AuditAction' });
@@ -69,4 +71,26 @@ export class AuditEvent {
   @Field(() => ID, { nullable: true, description: 'For token events: the token created or revoked.' })
   @Column({ name: 'subject_token_id', type: 'uuid', nullable: true })
   subjectTokenId!: string | null;
+
+  @Field(() => Int, { description: 'How many events this record stands for: reads coalesced into one record (AUDIT_READS=coalesce) count each read; otherwise 1.' })
+  @Column({ type: 'int', default: 1 })
+  count!: number;
+
+  @Field(() => Date, { nullable: true, description: 'Coalesced reads: the first read counted. AUDIT_PRUNED: the start of the range dropped (null: from the beginning).' })
+  @Column({ name: 'first_at', type: 'timestamptz', nullable: true })
+  firstAt!: Date | null;
+
+  @Field(() => Date, { nullable: true, description: 'Coalesced reads: the last read counted. AUDIT_PRUNED: the end of the range dropped.' })
+  @Column({ name: 'last_at', type: 'timestamptz', nullable: true })
+  lastAt!: Date | null;
+
+  /* Written by the features that need them; not in the schema yet. */
+  @Column({ name: 'actor_id', type: 'text', nullable: true })
+  actorId!: string | null;
+
+  @Column({ name: 'webhook_id', type: 'uuid', nullable: true })
+  webhookId!: string | null;
+
+  @Column({ name: 'affected_space_ids', type: 'uuid', array: true, nullable: true })
+  affectedSpaceIds!: string[] | null;
 }

@@ -1,11 +1,11 @@
 import { Field, ObjectType } from 'type-graphql';
 import { Column, Entity } from 'typeorm';
 
-import { BaseEntity } from './base.entity';
+import { StoredEntity } from './stored-entity';
 
 @ObjectType({ description: 'A set of secrets shared by its spaces.' })
 @Entity({ name: 'environment' })
-export class Environment extends BaseEntity {
+export class Environment extends StoredEntity {
   @Field()
   @Column({ type: 'varchar', length: 128 })
   name!: string;

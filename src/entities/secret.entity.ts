@@ -1,7 +1,7 @@
 import { Field, ID, Int, ObjectType } from 'type-graphql';
 import { Column, Entity } from 'typeorm';
 
-import { BaseEntity } from './base.entity';
+import { StoredEntity } from './stored-entity';
 
 import { SecretScope } from './secret-scope';
 
@@ -11,7 +11,7 @@ import { SecretScope } from './secret-scope';
  */
 @ObjectType({ description: 'One stored secret: environment-level, or a space-level override.' })
 @Entity({ name: 'secret' })
-export class Secret extends BaseEntity {
+export class Secret extends StoredEntity {
   @Field(() => ID)
   @Column({ name: 'environment_id', type: 'uuid' })
   environmentId!: string;

@@ -5,8 +5,8 @@ import type { Queryable } from '../db/statements';
 import { Environment, Space, type Secret } from '../entities';
 import type { AccessPolicy } from './access/access-policy';
 import { compareNames, resolveEffectiveSecrets, type ResolvedSecret } from './secret/resolution';
-import { findSecretsInScopes } from './secret/secret.repository';
-import type { Scope } from './secret/secret.service';
+import { placementKey, type Placement } from './placement';
+import { findSecretsInPlacements } from './secret/secret.repository';
 
 /*
  * Per-request reads for GraphQL. Batching: every nested list of a response is
@@ -15,8 +15,6 @@ import type { Scope } from './secret/secret.service';
  * outside the token's reach reads as absent and resolvers never check
  * permissions themselves.
  */
-
-const scopeKey = (scope: Scope) => `${scope.environmentId}/${scope.spaceId ?? ''}`;
 
 function byId<T extends { id: string }>(rows: T[], ids: readonly string[]): (T | null)[] {
   const map = new Map(rows.map((row) => [row.id, row]));
@@ -35,7 +33,7 @@ function groupBy<T>(rows: readonly T[], keyOf: (row: T) => string | null): Map<s
   return groups;
 }
 
-export function createLoaders(db: DataSource, access: AccessPolicy, reads: Queryable = db) {
+export function createLoaders(db: DataSource, access: AccessPolicy, prepared: Queryable = db) {
   const environment = new DataLoader<string, Environment | null>(async (ids) => {
     const visible = ids.filter((id) => access.canSeeEnvironment(id));
     const rows = visible.length ? await db.getRepository(Environment).findBy({ id: In(visible) }) : [];
@@ -59,25 +57,25 @@ export function createLoaders(db: DataSource, access: AccessPolicy, reads: Query
     return environmentIds.map((id) => groups.get(id) ?? []);
   });
 
-  /** Effective secrets of each scope; an environment-only scope yields its own secrets. */
-  const effectiveSecrets = new DataLoader<Scope, ResolvedSecret[], string>(
-    async (scopes) => {
-      const visible = scopes.filter((scope) => access.canSee(scope));
+  /** Effective secrets of each placement; an environment alone yields its own secrets. */
+  const effectiveSecrets = new DataLoader<Placement, ResolvedSecret[], string>(
+    async (placements) => {
+      const visible = placements.filter((placement) => access.canSee(placement));
       const environmentIds = [...new Set(visible.map((s) => s.environmentId))];
       const spaceIds = [...new Set(visible.flatMap((s) => (s.spaceId ? [s.spaceId] : [])))];
-      const rows = visible.length ? await findSecretsInScopes(reads, environmentIds, spaceIds) : [];
+      const rows = visible.length ? await findSecretsInPlacements(prepared, environmentIds, spaceIds) : [];
       const inherited = groupBy(rows, (s: Secret) => (s.spaceId === null ? s.environmentId : null));
       const own = groupBy(rows, (s: Secret) => s.spaceId);
-      return scopes.map((scope) =>
-        access.canSee(scope)
+      return placements.map((placement) =>
+        access.canSee(placement)
           ? resolveEffectiveSecrets(
-              inherited.get(scope.environmentId) ?? [],
-              scope.spaceId ? (own.get(scope.spaceId) ?? []) : [],
+              inherited.get(placement.environmentId) ?? [],
+              placement.spaceId ? (own.get(placement.spaceId) ?? []) : [],
             )
           : [],
       );
     },
-    { cacheKeyFn: scopeKey },
+    { cacheKeyFn: placementKey },
   );
 
   /** Every environment this token may see, sorted by name. */

@@ -4,7 +4,9 @@ import { BadUserInputError } from '../errors';
 
 /*
  * DESIGN §1's input rules, shared by GraphQL and REST. Every failure is
- * BAD_USER_INPUT naming the field; messages never echo a value.
+ * BAD_USER_INPUT naming the field; messages never echo a value. Names are
+ * refused, never normalised: two names that look the same are the same, so
+ * a name not in NFC, or holding invisible characters, is an error.
  */
 
 export const MAX_SECRET_NAME_CHARS = 1024;
@@ -14,6 +16,8 @@ export const MAX_VALUE_BYTES = 64 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const CONTROL = /\p{Cc}/u;
 const EDGE_WHITESPACE = /^\s|\s$/u;
+/* Characters that make two different names look the same: bidirectional controls and zero-width characters. */
+const INVISIBLE = /[\u202A-\u202E\u2066-\u2069\u200B-\u200D\u2060\uFEFF]/u;
 
 export const idSchema = z
   .string({ error: 'must be a string' })
@@ -35,6 +39,8 @@ const nameSchema = (maxChars: number) =>
     if (length === 0) return fail('must not be empty');
     if (length > maxChars) return fail(`must be at most ${maxChars} characters (got ${length})`);
     if (CONTROL.test(name)) return fail('must not contain control characters');
+    if (INVISIBLE.test(name)) return fail('must not contain bidirectional controls or zero-width characters');
+    if (name.normalize('NFC') !== name) return fail('must be in Unicode NFC (compose accents before sending)');
     if (EDGE_WHITESPACE.test(name)) return fail('must not start or end with whitespace');
   });
 
@@ -65,3 +71,11 @@ export function check<T extends z.ZodType>(schema: T, field: string, input: unkn
 export function checkOptional<T extends z.ZodType>(schema: T, field: string, input: unknown): z.output<T> | undefined {
   return input === undefined || input === null ? undefined : check(schema, field, input);
 }
+
+/** A moment in the future, as a Date or an ISO 8601 string with a time zone. */
+export const expiresAtSchema = z
+  .union([z.date(), z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date-time with a time zone' })], {
+    error: 'must be a date-time',
+  })
+  .transform((value) => (value instanceof Date ? value : new Date(value)))
+  .refine((date) => !Number.isNaN(date.getTime()) && date.getTime() > Date.now(), 'must be in the future');

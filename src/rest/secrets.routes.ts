@@ -3,15 +3,16 @@ import { z } from 'zod';
 
 import type { Container } from '../container';
 import type { Secret } from '../entities';
-import { BadUserInputError, ForbiddenError } from '../errors';
-import { sendRestError, toClientError } from '../http';
-import type { Context } from '../modules/context';
+import { BadUserInputError } from '../errors';
+import { restErrorBody, toClientError } from '../http/errors';
+import type { RequestContext } from '../modules/request/request-context';
 
 /*
  * Flatfile's `/v1/secrets` shape, so Flatfile's own SDKs (`event.secrets` in
  * @flatfile/listener, `secrets.list/upsert/delete` in @flatfile/api) work
  * against this server unmodified. Same tokens, services, rules and audit as
- * GraphQL; errors are `{ errors: [{ message, code, key? }] }`.
+ * GraphQL (the request lifecycle authenticated the request before its body
+ * was read); routes only translate. Errors are `{ errors: [{ message, code, key? }] }`.
  */
 
 interface RestSecret {
@@ -63,55 +64,54 @@ const toRest = (secret: Secret, value?: string): RestSecret => ({
   version: secret.version,
 });
 
+/* The request lifecycle attaches the context to every /v1 request before its handler runs. */
+const contextOf = (request: FastifyRequest): RequestContext => request.secretspace!;
+
 export async function secretsRoutes(app: FastifyInstance, { container }: { container: Container }): Promise<void> {
   const { secrets, logger } = container;
+  /* Bodies here are JSON, nothing else: without Fastify's text/plain parser any other media type is 415. */
+  app.removeContentTypeParser('text/plain');
 
-  const contextOf = (request: FastifyRequest): Promise<Context> => container.authenticate(request.headers.authorization);
-  const requireAdmin = (context: Context) => {
-    if (!context.access.isAdmin) throw new ForbiddenError('this needs an ADMIN token');
-  };
-
-  app.setErrorHandler((error, _request, reply) => sendRestError(reply, toClientError(error, logger)));
-  app.setNotFoundHandler((_request, reply) => sendRestError(reply, { status: 404, code: 'NOT_FOUND', message: 'no such route' }));
-
-  /** The effective list of a scope, overrides applied, with values: for tokens that may read them. */
-  app.get('/secrets', async (request: FastifyRequest, reply: FastifyReply) => {
-    const context = await contextOf(request);
-    const query = parseShape(listQuery, request.query, 'query');
-    context.access.assertReadsValues(); // also when the list is empty
-    const effective = await secrets.effectiveIn({ environmentId: query.environmentId, spaceId: query.spaceId || undefined }, context.access);
-    const data: RestSecret[] = [];
-    for (const { secret } of effective) {
-      const value = secrets.reveal(secret, context); // synchronous while the environment key is cached
-      data.push(toRest(secret, typeof value === 'string' ? value : await value));
-    }
-    await context.readAudit.flush(); // a read that cannot be audited is not served
-    return reply.send({ data });
+  app.setErrorHandler((error, _request, reply) => {
+    const clientError = toClientError(error, logger);
+    return reply.code(clientError.status).send(restErrorBody(clientError));
   });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(restErrorBody({ status: 404, code: 'NOT_FOUND', message: 'no such route' })));
+
+  /** The effective list of a placement, overrides applied, with values: for tokens that may read them. */
+  app.get('/secrets', async (request: FastifyRequest, reply: FastifyReply) => {
+    const query = parseShape(listQuery, request.query, 'query');
+    const revealed = await secrets.revealEffective(contextOf(request), {
+      environmentId: query.environmentId,
+      spaceId: query.spaceId || undefined,
+    });
+    return reply.send({ data: revealed.map(({ secret, value }) => toRest(secret, value)) });
+  });
+
+  /* HEAD would be a GET without its body: the same decryptions and audit rows for nothing. */
+  app.head('/secrets', async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply
+      .code(405)
+      .header('allow', 'GET, POST')
+      .send(restErrorBody({ status: 405, code: 'BAD_USER_INPUT', message: 'use GET to list secrets' })),
+  );
 
   /** Creates or replaces a value; answers with the value just sent. ADMIN only. */
   app.post('/secrets', async (request: FastifyRequest, reply: FastifyReply) => {
-    const context = await contextOf(request);
-    requireAdmin(context);
     const body = parseShape(writeBody, request.body, 'body');
-    const written = await secrets.upsert(
-      {
-        environmentId: body.environmentId,
-        spaceId: body.spaceId,
-        name: body.name,
-        value: body.value,
-        expectedVersion: body.expectedVersion,
-      },
-      context.access.principal,
-    );
+    const written = await secrets.upsert(contextOf(request).access, {
+      environmentId: body.environmentId,
+      spaceId: body.spaceId,
+      name: body.name,
+      value: body.value,
+      expectedVersion: body.expectedVersion,
+    });
     return reply.send({ data: [toRest(written, body.value as string)] });
   });
 
   /** Deletes one secret row by id; answers with its metadata. ADMIN only. */
   app.delete('/secrets/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
-    const context = await contextOf(request);
-    requireAdmin(context);
-    const deleted = await secrets.delete(request.params.id, context.access.principal);
+    const deleted = await secrets.delete(contextOf(request).access, request.params.id);
     return reply.send({ data: [toRest(deleted)] });
   });
 }

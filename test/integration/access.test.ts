@@ -86,6 +86,8 @@ const operations: Operation[] = [
   { name: 'createApiToken', run: (as) => app.gql(`mutation($e: ID) { createApiToken(input: { name: "x", role: LISTENER, environmentId: $e }) { token } }`, { e: w.envA }, as) },
   { name: 'revokeApiToken', run: async (as) => app.gql(`mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, { id: await fresh.token() }, as) },
   { name: 'apiTokens', run: q(`{ apiTokens { id } }`) },
+  { name: 'signIn', run: q(`mutation { signIn { expiresAt } }`) },
+  { name: 'signOut', run: q(`mutation { signOut }`) },
   { name: 'auditEvents', run: q(`{ auditEvents(first: 1) { edges { node { action } } } }`) },
 ];
 
@@ -118,6 +120,9 @@ const expected: Record<string, { admin: Outcome; listenerA: Outcome; listenerA1:
   createApiToken: { admin: 'ok', ...L(F, F, F) },
   revokeApiToken: { admin: 'ok', ...L(F, F, F) },
   apiTokens: { admin: 'ok', ...L(F, F, F) },
+  signIn: { admin: 'ok', ...L(F, F, F) },
+  // only a session signs out; the bootstrap token is not one
+  signOut: { admin: 'BAD_USER_INPUT', ...L(F, F, F) },
   auditEvents: { admin: 'ok', ...L(F, F, F) },
 };
 

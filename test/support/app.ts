@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config';
 import { createContainer, type Container } from '../../src/container';
 import { createLogger } from '../../src/logger';
 import { buildServer } from '../../src/server';
+import { runStartupTasks } from '../../src/startup';
 import { createTestDatabase, type TestDatabase } from './database';
 
 export const TEST_MASTER_KEYS = `test-1:${Buffer.alloc(32, 7).toString('base64')}`;
@@ -68,6 +69,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   });
   const logger = createLogger(config.logLevel, sink);
   const container = await createContainer(config, logger);
+  await runStartupTasks(container);
   const server = await buildServer(container);
   await server.listen({ port: 0, host: '127.0.0.1' });
   const address = server.server.address();

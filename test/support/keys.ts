@@ -1,5 +1,5 @@
-import { SYSTEM_ACTOR } from '../../src/modules/audit/audit.service';
-import { createKeyRotationService, type KeyRotationService } from '../../src/modules/keys/key-rotation.service';
+import { AccessPolicy } from '../../src/modules/access/access-policy';
+import type { RewrapOptions, RotateOptions } from '../../src/modules/keys/key-rotation.types';
 import type { TestApp } from './app';
 import { dataOf } from './operations';
 
@@ -20,10 +20,12 @@ export async function seedSecrets(
   const worker = async () => {
     while (next < names.length) {
       const name = names[next++];
-      await app.container.secrets.upsert(
-        { environmentId, spaceId: options.spaceId, name, value: valueFor(options.spaceId ?? environmentId, name) },
-        SYSTEM_ACTOR,
-      );
+      await app.container.secrets.upsert(AccessPolicy.system, {
+        environmentId,
+        spaceId: options.spaceId,
+        name,
+        value: valueFor(options.spaceId ?? environmentId, name),
+      });
     }
   };
   await Promise.all(Array.from({ length: options.parallel ?? 8 }, worker));
@@ -31,7 +33,7 @@ export async function seedSecrets(
 }
 
 export async function createEnvironmentViaService(app: TestApp, name: string): Promise<string> {
-  return (await app.container.environments.create({ name }, SYSTEM_ACTOR)).id;
+  return (await app.container.environments.create(AccessPolicy.system, { name })).id;
 }
 
 /** Every effective value of an environment, read with a LISTENER token: name → value. */
@@ -52,7 +54,15 @@ export async function expectAllValues(app: TestApp, environmentId: string, names
   for (const name of names) expect(values.get(name)).toBe(valueFor(environmentId, name));
 }
 
-export const rotationOf = (app: TestApp): KeyRotationService => createKeyRotationService(app.container);
+/** The CLI's key operations, run as the CLI runs them (the system caller). */
+export const rotationOf = (app: Pick<TestApp, 'container'>) => {
+  const { keys } = app.container;
+  return {
+    rewrapAll: (options?: RewrapOptions) => keys.rewrapAll(AccessPolicy.system, options),
+    rotateEnvironment: (environmentId: unknown, options?: RotateOptions) => keys.rotateEnvironment(AccessPolicy.system, environmentId, options),
+    status: () => keys.status(AccessPolicy.system),
+  };
+};
 
 export async function environmentKeyRows(app: TestApp, environmentId?: string) {
   return app.sql<{ environment_id: string; version: number; provider_id: string; key_ref: string; wrapped_key: Buffer }>(

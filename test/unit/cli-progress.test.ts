@@ -1,3 +1,4 @@
+import { printable } from '../../src/cli/printable';
 import { Writable } from 'node:stream';
 
 import { createProgressReporter } from '../../src/cli/progress';
@@ -57,4 +58,12 @@ it('writes nothing when no progress was ever reported', () => {
     createProgressReporter('x', stream).stop();
     expect(text()).toBe('');
   }
+});
+
+describe('printable', () => {
+  it('escapes bidi controls, zero-width characters and controls, and keeps the rest', () => {
+    expect(printable('invoice\u202Etxt.exe')).toBe('"invoice\\u{202e}txt.exe"');
+    expect(printable('DB\u200BPASS\nWORD')).toBe('"DB\\u{200b}PASS\\u{a}WORD"');
+    expect(printable('Zürich "prod" ☃')).toBe('"Zürich \\"prod\\" ☃"');
+  });
 });

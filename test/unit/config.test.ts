@@ -29,16 +29,43 @@ describe('loadConfig', () => {
       host: '127.0.0.1',
       production: false,
       logLevel: 'info',
+      cliLogLevel: 'warn',
       cipherProvider: 'local',
       local: { masterKeys: undefined, masterKeyFile: undefined },
       gcpKms: { keyName: undefined, endpoint: undefined },
       environmentKeyCache: { ttlMs: 5 * 60 * 1000, max: 10_000 },
+      limits: { maxValuesPerRequest: 5_000, maxConcurrentPerToken: 64 },
       dbPoolSize: 10,
       maxBodyBytes: 1024 * 1024,
       shutdownGraceMs: 10_000,
       introspection: true,
       bootstrapAdminToken: undefined,
+      audit: { retentionDays: 90, reads: 'each', coalesceSeconds: 60, sink: undefined, maintenanceMinutes: 60 },
     });
+  });
+
+  it('reads the audit settings', () => {
+    const config = loadConfig({ AUDIT_READS: 'coalesce', AUDIT_COALESCE_SECONDS: '10', AUDIT_SINK: 'file:audit/log.jsonl', AUDIT_RETENTION_DAYS: '7' });
+    expect(config.audit).toEqual({
+      retentionDays: 7,
+      reads: 'coalesce',
+      coalesceSeconds: 10,
+      sink: { kind: 'file', path: path.resolve('audit/log.jsonl'), rotateSize: '100M', maxFiles: 10 },
+      maintenanceMinutes: 60,
+    });
+    expect(loadConfig({ AUDIT_SINK: 'stdout' }).audit.sink).toEqual({ kind: 'stdout' });
+  });
+
+  it.each([
+    ['AUDIT_READS', 'some'],
+    ['AUDIT_COALESCE_SECONDS', '0'],
+    ['AUDIT_COALESCE_SECONDS', '3601'],
+    ['AUDIT_RETENTION_DAYS', '0'],
+    ['AUDIT_SINK', 'syslog'],
+    ['AUDIT_SINK', 'file:'],
+    ['AUDIT_SINK_ROTATE_SIZE', '10MB'],
+  ])('rejects %s=%s', (name, value) => {
+    expect(configError({ [name]: value })).toContain(name);
   });
 
   it('treats blank settings as unset', () => {
@@ -97,6 +124,22 @@ describe('loadConfig', () => {
     const message = configError({ BOOTSTRAP_ADMIN_TOKEN: token });
     expect(message).toContain('BOOTSTRAP_ADMIN_TOKEN');
     expect(message).not.toContain(token);
+  });
+
+  it.each([
+    ['whitespace inside', 'S3CRET-MARKER-with a space-0123456789abcdefghij'],
+    ['a trailing newline', 'S3CRET-MARKER-0123456789abcdefghijklmnop\n'],
+    ['32 × a', 'a'.repeat(32)],
+    ['a short pattern repeated', 'ab'.repeat(24)],
+  ])('rejects a BOOTSTRAP_ADMIN_TOKEN with %s, without echoing it', (_label, token) => {
+    const message = configError({ BOOTSTRAP_ADMIN_TOKEN: token });
+    expect(message).toContain('BOOTSTRAP_ADMIN_TOKEN');
+    expect(message).not.toContain(token.trim());
+  });
+
+  it('accepts a random BOOTSTRAP_ADMIN_TOKEN (openssl rand -hex 16 or -base64 32)', () => {
+    expect(loadConfig({ BOOTSTRAP_ADMIN_TOKEN: '9f86d081884c7d659a2feaa0c55ad015' }).bootstrapAdminToken).toHaveLength(32);
+    expect(loadConfig({ BOOTSTRAP_ADMIN_TOKEN: 'q2Yf1mX0cO6b3l9Wn5Xc7v8B/9mH4aLk2pQ1rS3tU4w=' }).bootstrapAdminToken).toBeDefined();
   });
 
   it('returns a deeply frozen object', () => {

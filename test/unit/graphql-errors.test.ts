@@ -2,7 +2,7 @@ import { ApolloServer } from '@apollo/server';
 import { buildSchema, graphql, GraphQLError, type GraphQLFormattedError } from 'graphql';
 
 import { BadUserInputError, VersionConflictError } from '../../src/errors';
-import { createErrorFormatter, redactInputEcho } from '../../src/graphql-errors';
+import { createErrorFormatter, redactInputEcho } from '../../src/graphql/errors';
 import { createLogger } from '../../src/logger';
 
 const MARKER = 'S3CRET-MARKER';

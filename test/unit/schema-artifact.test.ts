@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { renderSchema } from '../../src/schema-sdl';
+import { renderSchema } from '../../src/graphql/schema-sdl';
 
 describe('schema.graphql', () => {
   it('is the schema the code builds (run `npm run schema` after changing the API)', () => {

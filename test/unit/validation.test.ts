@@ -92,6 +92,28 @@ describe('entity names', () => {
   });
 });
 
+describe('names that look alike are refused, never normalised', () => {
+  it.each([
+    ['NFD (e + combining acute)', 'cafe\u0301'],
+    ['a right-to-left override', 'invoice\u202Etxt.exe'],
+    ['a left-to-right isolate', 'a\u2066b'],
+    ['a zero-width space', 'DB\u200BPASSWORD'],
+    ['a zero-width joiner', 'a\u200Db'],
+    ['a word joiner', 'a\u2060b'],
+    ['a byte-order mark', '\uFEFFNAME'],
+  ])('%s', (_label, name) => {
+    for (const schema of [secretNameSchema, entityNameSchema]) {
+      const error = rejection(schema, 'name', name);
+      expect(error.message).not.toContain(name);
+    }
+  });
+
+  it('accepts the same name in NFC', () => {
+    expect(check(secretNameSchema, 'name', 'caf\u00e9')).toBe('café');
+    expect(check(entityNameSchema, 'name', 'Zürich ☃')).toBe('Zürich ☃');
+  });
+});
+
 describe('secret values', () => {
   const accept = (value: string) => expect(check(secretValueSchema, 'value', value)).toBe(value);
   const reject = (value: string) => rejection(secretValueSchema, 'value', value);

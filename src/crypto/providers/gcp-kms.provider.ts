@@ -1,17 +1,17 @@
 import { crc32c } from '@aws-crypto/crc32c';
 import type { KeyManagementServiceClient } from '@google-cloud/kms';
 import type { CallOptions } from 'google-gax';
-import type { Logger } from 'pino';
+import type { Logger } from '../../logger';
 
+import { GCP_KMS_CRYPTO_KEY } from '../../config';
 import { DecryptionFailedError, KeyProviderUnavailableError, isAppError } from '../../errors';
 import type { CipherProvider } from '../provider';
-import type { ProviderFactory } from './index';
+import type { ProviderFactory } from './factory';
 
 const PROVIDER_ID = 'gcp-kms';
-const CRYPTO_KEY = 'projects/[^/]+/locations/[^/]+/keyRings/[^/]+/cryptoKeys/[^/]+';
-const CRYPTO_KEY_NAME = new RegExp(`^${CRYPTO_KEY}$`);
+const CRYPTO_KEY_NAME = new RegExp(`^${GCP_KMS_CRYPTO_KEY}$`);
 /** Captures the CryptoKey a CryptoKeyVersion name belongs to. */
-const KEY_VERSION_NAME = new RegExp(`^(${CRYPTO_KEY})/cryptoKeyVersions/[0-9]+$`);
+const KEY_VERSION_NAME = new RegExp(`^(${GCP_KMS_CRYPTO_KEY})/cryptoKeyVersions/[0-9]+$`);
 const READINESS_PLAINTEXT = Buffer.from('secretspace readiness probe');
 const READINESS_AAD = Buffer.from('secretspace/gcp-kms/readiness');
 

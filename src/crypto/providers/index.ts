@@ -1,19 +1,9 @@
-import type { Logger } from 'pino';
-
 import type { Config } from '../../config';
+import type { Logger } from '../../logger';
 import { CipherProviderRegistry, type CipherProvider } from '../provider';
+import type { ProviderFactory } from './factory';
 import { gcpKmsProviderFactory } from './gcp-kms.provider';
 import { localProviderFactory } from './local.provider';
-
-export interface ProviderFactoryContext {
-  readonly config: Config;
-  readonly logger: Logger;
-  /** Whether this provider is the one CIPHER_PROVIDER names. */
-  readonly active: boolean;
-}
-
-/** Returns the provider, or undefined when it is neither active nor configured. */
-export type ProviderFactory = (context: ProviderFactoryContext) => Promise<CipherProvider | undefined>;
 
 /* Adding a provider: one file in this folder, one line here. */
 const factories: Readonly<Record<string, ProviderFactory>> = {

@@ -1,14 +1,13 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { parseLocalMasterKeys, type LocalMasterKey } from '../../config';
 import { DecryptionFailedError } from '../../errors';
+import { openFromBuffer, sealToBuffer } from '../aes-gcm';
 import type { CipherProvider } from '../provider';
-import type { ProviderFactory } from './index';
+import type { ProviderFactory } from './factory';
 
-const IV_BYTES = 12;
-const TAG_BYTES = 16;
 export const GENERATED_KEY_FILE = 'master.key';
 
 /**
@@ -24,29 +23,12 @@ export function createLocalProvider(keys: readonly LocalMasterKey[]): CipherProv
   return {
     id: 'local',
     async wrap(key, aad) {
-      const iv = randomBytes(IV_BYTES);
-      const cipher = createCipheriv('aes-256-gcm', primary.key, iv, { authTagLength: TAG_BYTES });
-      cipher.setAAD(aad);
-      const body = Buffer.concat([cipher.update(key), cipher.final()]);
-      return { wrapped: Buffer.concat([iv, body, cipher.getAuthTag()]), keyRef: primary.id };
+      return { wrapped: sealToBuffer(primary.key, key, aad), keyRef: primary.id };
     },
     async unwrap(wrapped, keyRef, aad) {
       const master = byId.get(keyRef);
       if (!master) throw new DecryptionFailedError(`local master key '${keyRef}' is not configured`);
-      if (wrapped.length <= IV_BYTES + TAG_BYTES) throw new DecryptionFailedError();
-      try {
-        const decipher = createDecipheriv('aes-256-gcm', master, wrapped.subarray(0, IV_BYTES), {
-          authTagLength: TAG_BYTES,
-        });
-        decipher.setAAD(aad);
-        decipher.setAuthTag(wrapped.subarray(wrapped.length - TAG_BYTES));
-        return Buffer.concat([
-          decipher.update(wrapped.subarray(IV_BYTES, wrapped.length - TAG_BYTES)),
-          decipher.final(),
-        ]);
-      } catch {
-        throw new DecryptionFailedError();
-      }
+      return openFromBuffer(master, wrapped, aad);
     },
     async check() {},
     primaryKeyRef: () => primary.id,

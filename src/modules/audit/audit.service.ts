@@ -1,45 +1,20 @@
 import DataLoader from 'dataloader';
 import type { DataSource } from 'typeorm';
 
-import { AuditAction, AuditEvent, type Secret, type SecretScope } from '../../entities';
+import { AuditAction, type AuditEvent } from '../../entities';
 import { BadUserInputError } from '../../errors';
 import type { Queryable } from '../../db/statements';
+import { Capability, type AccessPolicy } from '../access/access-policy';
 import { checkOptional, idSchema } from '../validation';
-
-/** Who acted: a token, or (null) the CLI and start-up tasks. */
-export interface Actor {
-  readonly tokenId: string | null;
-}
-
-export const SYSTEM_ACTOR: Actor = Object.freeze({ tokenId: null });
-
-export interface AuditRecord {
-  readonly action: AuditAction;
-  readonly tokenId: string | null;
-  readonly environmentId?: string | null;
-  readonly spaceId?: string | null;
-  readonly secretId?: string | null;
-  readonly secretName?: string | null;
-  readonly secretVersion?: number | null;
-  readonly source?: SecretScope | null;
-  readonly subjectTokenId?: string | null;
-}
-
-export function secretRecord(action: AuditAction, actor: Actor, secret: Secret): AuditRecord {
-  return {
-    action,
-    tokenId: actor.tokenId,
-    environmentId: secret.environmentId,
-    spaceId: secret.spaceId,
-    secretId: secret.id,
-    secretName: secret.name,
-    secretVersion: secret.version,
-    source: secret.scope,
-  };
-}
+import { AfterCommit } from './after-commit';
+import { assertCursorNotExpired, decodeAuditCursor, encodeAuditCursor } from './audit-cursor';
+import type { AuditRecord } from './audit-record';
+import { SINK_COLUMNS, type AuditSink, type AuditSinkRow } from './audit-sink';
+import { ReadCoalescer } from './read-coalescer';
 
 const MAX_PAGE = 500;
 const DEFAULT_PAGE = 50;
+const MAX_NAME_FILTER = 1024;
 
 export interface AuditPage {
   readonly events: AuditEvent[];
@@ -47,37 +22,90 @@ export interface AuditPage {
   readonly hasNextPage: boolean;
 }
 
-const encodeCursor = (seq: string) => Buffer.from(`audit:${seq}`).toString('base64url');
-
-function decodeCursor(cursor: string): string {
-  const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
-  const match = /^audit:(\d{1,19})$/.exec(decoded);
-  if (!match) throw new BadUserInputError('after', 'after is not a cursor returned by auditEvents');
-  return match[1];
+export interface AuditFilter {
+  environmentId?: unknown;
+  tokenId?: unknown;
+  secretName?: unknown;
+  action?: unknown;
+  first?: unknown;
+  after?: unknown;
 }
+
+export interface AuditOptions {
+  /** `each`: a row per value read; `coalesce`: a row per (token, secret, version) per window. */
+  readonly reads: 'each' | 'coalesce';
+  readonly coalesceSeconds: number;
+  readonly sink?: AuditSink;
+}
+
+const DEFAULT_OPTIONS: AuditOptions = { reads: 'each', coalesceSeconds: 60 };
+
+/*
+ * One statement for any number of records. They travel as one JSON document:
+ * serialising it is one JSON.stringify, where array parameters cost the
+ * driver an escaped string per element. Changes carry their transaction id
+ * (the change feed orders by it, DESIGN §12); value reads do not.
+ */
+const insertSql = (changes: boolean, returning: boolean) => `
+  INSERT INTO audit_event
+    (id, xid, action, token_id, environment_id, space_id, actor_id, secret_id, secret_name, secret_version, source,
+     subject_token_id, webhook_id, affected_space_ids, first_at, last_at)
+  SELECT gen_random_uuid(), ${changes ? 'pg_current_xact_id()' : 'NULL'}, r.action, r."tokenId", r."environmentId",
+         r."spaceId", r."actorId", r."secretId", r."secretName", r."secretVersion", r.source, r."subjectTokenId",
+         r."webhookId", r."affectedSpaceIds", r."firstAt", r."lastAt"
+    FROM jsonb_to_recordset($1::jsonb) AS r (
+      action varchar, "tokenId" uuid, "environmentId" uuid, "spaceId" uuid, "actorId" text, "secretId" uuid,
+      "secretName" text, "secretVersion" int, source varchar, "subjectTokenId" uuid, "webhookId" uuid,
+      "affectedSpaceIds" uuid[], "firstAt" timestamptz, "lastAt" timestamptz)
+  ${returning ? `RETURNING ${SINK_COLUMNS}` : ''}`;
+
+/** $1 value-read records as one JSON document, without a sink: what every audited read writes by default. */
+export const AUDIT_READ_INSERT_SQL = insertSql(false, false);
+
+const LIST_COLUMNS = `seq::text AS seq, id, at, action, token_id AS "tokenId", environment_id AS "environmentId",
+  space_id AS "spaceId", actor_id AS "actorId", secret_id AS "secretId", secret_name AS "secretName",
+  secret_version AS "secretVersion", source, subject_token_id AS "subjectTokenId", webhook_id AS "webhookId",
+  affected_space_ids AS "affectedSpaceIds", count, first_at AS "firstAt", last_at AS "lastAt"`;
 
 /**
  * The append-only audit log. Records are written in the transaction of the
- * change they describe, or (for value reads) once per request, always as one
- * statement however many records there are.
+ * change they describe, or (for value reads) group-committed across
+ * requests, always as one statement however many records there are. With a
+ * sink, each committed row is also streamed as a JSON line after its commit.
  */
 export class AuditService {
   /*
    * Group commit for value reads: the records of every request that asks in
-   * the same turn of the event loop go into one INSERT (the same batching as
-   * token lookups), and each request's promise settles when that statement
-   * has committed or failed, so a response still waits for its own records.
+   * the same turn of the event loop go into one statement (the same batching
+   * as token lookups), and each request's promise settles when that
+   * statement has committed or failed, so a response still waits for its own
+   * records.
    */
   private readonly readBatches: DataLoader<readonly AuditRecord[], void>;
+  private readonly sink?: AuditSink;
+  private readonly afterCommit?: AfterCommit<AuditSinkRow>;
+  /** Set with AUDIT_READS=coalesce; its rollup is run by the audit timers. */
+  readonly coalescer?: ReadCoalescer;
+  private readonly changeSql: string;
+  private readonly readSql: string;
 
   constructor(
     private readonly db: DataSource,
     /** Prepared statements, for the group-committed read records. */
     prepared: Queryable = db,
+    options: AuditOptions = DEFAULT_OPTIONS,
   ) {
+    this.sink = options.sink;
+    const sink = this.sink;
+    if (sink) this.afterCommit = new AfterCommit(db, (rows) => sink.write(rows));
+    this.changeSql = insertSql(true, Boolean(sink));
+    this.readSql = insertSql(false, Boolean(sink));
+    if (options.reads === 'coalesce') {
+      this.coalescer = new ReadCoalescer(prepared, options.coalesceSeconds, sink && ((rows) => sink.write(rows)));
+    }
     this.readBatches = new DataLoader(
       async (batches) => {
-        await this.append(batches.flat(), prepared);
+        await this.appendReads(batches.flat(), prepared);
         return batches.map(() => undefined);
       },
       { cache: false, batchScheduleFn: (run) => setImmediate(run) },
@@ -88,69 +116,79 @@ export class AuditService {
     return records.length === 0 ? Promise.resolve() : this.readBatches.load(records);
   }
 
-  /*
-   * One statement for any number of records. They travel as one JSON
-   * document: serialising it is one JSON.stringify, where array parameters
-   * cost the driver an escaped string per element.
-   */
+  /** Change records, in the caller's transaction when `db` is one. */
   async append(records: readonly AuditRecord[], db: Queryable = this.db): Promise<void> {
     if (records.length === 0) return;
-    await db.query(
-      `INSERT INTO audit_event
-         (id, action, token_id, environment_id, space_id, secret_id, secret_name, secret_version, source, subject_token_id)
-       SELECT gen_random_uuid(), r.action, r."tokenId", r."environmentId", r."spaceId", r."secretId",
-              r."secretName", r."secretVersion", r.source, r."subjectTokenId"
-         FROM jsonb_to_recordset($1::jsonb) AS r (
-           action varchar, "tokenId" uuid, "environmentId" uuid, "spaceId" uuid, "secretId" uuid,
-           "secretName" text, "secretVersion" int, source varchar, "subjectTokenId" uuid)`,
-      [JSON.stringify(records)],
-    );
+    const rows: AuditSinkRow[] = await db.query(this.changeSql, [JSON.stringify(records)]);
+    this.afterCommit?.add(db, rows);
   }
 
-  /** Newest first, optionally for one environment, after an opaque cursor. */
-  async list(args: { environmentId?: unknown; first?: unknown; after?: unknown }): Promise<AuditPage> {
+  private async appendReads(records: readonly AuditRecord[], db: Queryable): Promise<void> {
+    if (this.coalescer) {
+      const reads = records.filter((r) => r.action === AuditAction.SECRET_READ);
+      if (reads.length) await this.coalescer.stage(reads, db);
+      if (reads.length === records.length) return;
+      records = records.filter((r) => r.action !== AuditAction.SECRET_READ);
+    }
+    const rows: AuditSinkRow[] = await db.query(this.readSql, [JSON.stringify(records)]);
+    if (this.sink && rows.length) this.sink.write(rows);
+  }
+
+  /**
+   * Newest first, after an opaque cursor. Each filter has its index (see the
+   * AuditPartitions migration); an action other than SECRET_READ uses the
+   * partial index that leaves reads out, a SECRET_READ filter walks seq
+   * (reads are nearly every row). Coalesced reads appear once their window
+   * has closed and been rolled up (at most AUDIT_COALESCE_SECONDS plus one
+   * rollup tick after the read).
+   */
+  async list(caller: AccessPolicy, args: AuditFilter): Promise<AuditPage> {
+    caller.assert(Capability.MANAGE);
     const environmentId = checkOptional(idSchema, 'environmentId', args.environmentId);
+    const tokenId = checkOptional(idSchema, 'tokenId', args.tokenId);
+    const secretName = optionalName(args.secretName);
+    const action = optionalAction(args.action);
     const first = args.first ?? DEFAULT_PAGE;
     if (typeof first !== 'number' || !Number.isInteger(first) || first < 1 || first > MAX_PAGE) {
       throw new BadUserInputError('first', `first must be an integer from 1 to ${MAX_PAGE}`);
     }
-    const after = args.after === undefined || args.after === null ? null : decodeCursor(String(args.after));
-    const query = this.db
-      .getRepository(AuditEvent)
-      .createQueryBuilder('e')
-      .orderBy('e.seq', 'DESC')
-      .limit(first + 1);
-    if (environmentId) query.andWhere('e.environment_id = :environmentId', { environmentId });
-    if (after) query.andWhere('e.seq < :after', { after });
-    const rows = await query.getMany();
+    const after = args.after === undefined || args.after === null ? null : decodeAuditCursor(String(args.after));
+
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const param = (value: unknown) => `$${params.push(value)}`;
+    if (environmentId) where.push(`environment_id = ${param(environmentId)}`);
+    if (tokenId) where.push(`token_id = ${param(tokenId)}`);
+    if (secretName !== undefined) {
+      const p = param(secretName);
+      where.push(`audit_name_key(secret_name) = audit_name_key(${p}::text)`, `secret_name = ${p}`, `secret_name IS NOT NULL`);
+    }
+    if (action) {
+      where.push(`action = ${param(action)}`);
+      if (action !== AuditAction.SECRET_READ) where.push(`action <> 'SECRET_READ'`); // lets the planner prove the partial index
+    }
+    if (after) where.push(`seq < ${param(after)}::bigint`);
+    const rows: (AuditEvent & { seq: string })[] = await this.db.query(
+      `SELECT ${LIST_COLUMNS} FROM audit_event ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+        ORDER BY audit_event.seq DESC LIMIT ${first + 1}`,
+      params,
+    );
+    if (after) await assertCursorNotExpired(this.db, after);
     const events = rows.slice(0, first);
-    return { events, cursors: events.map((e) => encodeCursor(e.seq)), hasNextPage: rows.length > first };
+    return { events, cursors: events.map((e) => encodeAuditCursor(e.seq)), hasNextPage: rows.length > first };
   }
 }
 
-/**
- * The value reads of one request, written together when the request ends
- * (one statement, however many values were read).
- */
-export class ReadAuditBuffer {
-  private pending: AuditRecord[] = [];
-
-  constructor(
-    private readonly audit: Pick<AuditService, 'appendSoon'>,
-    private readonly actor: Actor,
-  ) {}
-
-  secretRead(secret: Secret): void {
-    this.pending.push(secretRecord(AuditAction.SECRET_READ, this.actor, secret));
+function optionalName(value: unknown): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== 'string' || value.length < 1 || value.length > MAX_NAME_FILTER) {
+    throw new BadUserInputError('secretName', `secretName must be 1-${MAX_NAME_FILTER} characters`);
   }
+  return value;
+}
 
-  get size(): number {
-    return this.pending.length;
-  }
-
-  async flush(): Promise<void> {
-    const records = this.pending;
-    this.pending = [];
-    await this.audit.appendSoon(records);
-  }
+function optionalAction(value: unknown): AuditAction | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (!Object.values(AuditAction).includes(value as AuditAction)) throw new BadUserInputError('action', 'unknown action');
+  return value as AuditAction;
 }

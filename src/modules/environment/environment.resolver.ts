@@ -1,7 +1,10 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 
-import { Environment, Secret, Space, TokenRole } from '../../entities';
-import type { Context } from '../context';
+import { Environment, Secret, Space } from '../../entities';
+import { Capability } from '../access/access-policy';
+import type { RequestContext } from '../request/request-context';
+import { Requires } from '../access/requires';
+import { listCost } from '../cost';
 import { EffectiveSecret } from '../secret/secret.types';
 import { check, idSchema } from '../validation';
 import type { EnvironmentService } from './environment.service';
@@ -11,43 +14,41 @@ import { CreateEnvironmentInput } from './environment.types';
 export class EnvironmentResolver {
   constructor(private readonly service: EnvironmentService) {}
 
-  @Authorized()
-  @Query(() => [Environment], { description: 'The environments this token may see, sorted by name.' })
-  environments(@Ctx() { loaders }: Context): Promise<Environment[]> {
+  @Query(() => [Environment], { description: 'The environments this token may see, sorted by name.', complexity: listCost })
+  environments(@Ctx() { loaders }: RequestContext): Promise<Environment[]> {
     return loaders.environments();
   }
 
-  @Authorized()
   @Query(() => Environment, { nullable: true, description: 'Null when missing or out of reach.' })
-  environment(@Arg('id', () => ID) id: string, @Ctx() { loaders }: Context): Promise<Environment | null> {
+  environment(@Arg('id', () => ID) id: string, @Ctx() { loaders }: RequestContext): Promise<Environment | null> {
     return loaders.environment.load(check(idSchema, 'id', id));
   }
 
-  @Authorized(TokenRole.ADMIN)
+  @Requires(Capability.MANAGE)
   @Mutation(() => Environment)
-  createEnvironment(@Arg('input') input: CreateEnvironmentInput, @Ctx() { access }: Context): Promise<Environment> {
-    return this.service.create(input, access.principal);
+  createEnvironment(@Arg('input') input: CreateEnvironmentInput, @Ctx() { access }: RequestContext): Promise<Environment> {
+    return this.service.create(access, input);
   }
 
-  @Authorized(TokenRole.ADMIN)
+  @Requires(Capability.MANAGE)
   @Mutation(() => ID, { description: 'Deletes the environment with its spaces, secrets and listener tokens.' })
-  async deleteEnvironment(@Arg('id', () => ID) id: string, @Ctx() { access }: Context): Promise<string> {
-    return (await this.service.delete(id, access.principal)).id;
+  async deleteEnvironment(@Arg('id', () => ID) id: string, @Ctx() { access }: RequestContext): Promise<string> {
+    return (await this.service.delete(access, id)).id;
   }
 
-  @FieldResolver(() => [Space], { description: 'Sorted by name.' })
-  spaces(@Root() environment: Environment, @Ctx() { loaders }: Context): Promise<Space[]> {
+  @FieldResolver(() => [Space], { description: 'Sorted by name.', complexity: listCost })
+  spaces(@Root() environment: Environment, @Ctx() { loaders }: RequestContext): Promise<Space[]> {
     return loaders.spacesOfEnvironment.load(environment.id);
   }
 
-  @FieldResolver(() => [Secret], { description: 'Environment-level secrets, sorted by name.' })
-  async secrets(@Root() environment: Environment, @Ctx() { loaders }: Context): Promise<Secret[]> {
+  @FieldResolver(() => [Secret], { description: 'Environment-level secrets, sorted by name.', complexity: listCost })
+  async secrets(@Root() environment: Environment, @Ctx() { loaders }: RequestContext): Promise<Secret[]> {
     const effective = await loaders.effectiveSecrets.load({ environmentId: environment.id, spaceId: null });
     return effective.map((e) => e.secret);
   }
 
-  @FieldResolver(() => [EffectiveSecret], { description: 'What a listener bound to this environment sees.' })
-  effectiveSecrets(@Root() environment: Environment, @Ctx() { loaders }: Context): Promise<EffectiveSecret[]> {
+  @FieldResolver(() => [EffectiveSecret], { description: 'What a listener bound to this environment sees.', complexity: listCost })
+  effectiveSecrets(@Root() environment: Environment, @Ctx() { loaders }: RequestContext): Promise<EffectiveSecret[]> {
     return loaders.effectiveSecrets.load({ environmentId: environment.id, spaceId: null });
   }
 }

@@ -2,7 +2,7 @@ import { associatedData, generateKey, unwrapEnvironmentKey, wrapEnvironmentKey }
 import type { CipherProvider, CipherProviderRegistry } from '../../crypto/provider';
 import { AuditAction } from '../../entities';
 import { BadUserInputError, DecryptionFailedError, KeyProviderUnavailableError, isAppError } from '../../errors';
-import { SYSTEM_ACTOR } from '../audit/audit.service';
+import type { Actor } from '../audit/audit-record';
 import type { KeyRotationDeps, RewrapOptions, RewrapResult } from './key-rotation.types';
 import { forEachConcurrently } from './concurrency';
 
@@ -61,9 +61,12 @@ export async function currentKeyRef(provider: CipherProvider): Promise<string> {
   }
 }
 
-export async function rewrapEnvironmentKeys(deps: KeyRotationDeps, options: RewrapOptions = {}): Promise<RewrapResult> {
+export async function rewrapEnvironmentKeys(
+  deps: KeyRotationDeps,
+  actor: Actor,
+  options: RewrapOptions = {},
+): Promise<RewrapResult> {
   const { db, registry, audit } = deps;
-  const actor = options.actor ?? SYSTEM_ACTOR;
   const concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
   const target = targetProvider(registry, options.providerId);
   const keyRef = await currentKeyRef(target);

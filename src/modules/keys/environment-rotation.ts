@@ -2,7 +2,7 @@ import { dekKeyVersion, rewrapDek } from '../../crypto/envelope';
 import { constraintViolation } from '../../db/pg-errors';
 import { AuditAction } from '../../entities';
 import { DecryptionFailedError, NotFoundError, isAppError } from '../../errors';
-import { SYSTEM_ACTOR } from '../audit/audit.service';
+import type { Actor } from '../audit/audit-record';
 import { check, idSchema } from '../validation';
 import type { KeyRotationDeps, RotateOptions, RotateResult } from './key-rotation.types';
 
@@ -132,8 +132,7 @@ async function rewrapBatch(deps: KeyRotationDeps, environmentId: string, target:
 }
 
 /** Deletes the old versions, or returns undefined when a data key still uses one. */
-async function retireOldVersions(deps: KeyRotationDeps, environmentId: string, target: number, options: RotateOptions) {
-  const actor = options.actor ?? SYSTEM_ACTOR;
+async function retireOldVersions(deps: KeyRotationDeps, actor: Actor, environmentId: string, target: number) {
   try {
     return await deps.db.transaction(async (em) => {
       const gone: { version: number }[] = await em.query(
@@ -165,6 +164,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function rotateEnvironmentKey(
   deps: KeyRotationDeps,
+  actor: Actor,
   environmentIdInput: unknown,
   options: RotateOptions = {},
 ): Promise<RotateResult> {
@@ -190,7 +190,7 @@ export async function rotateEnvironmentKey(
     const remaining = await remainingOnOldVersions(deps, environmentId, target);
     if (remaining === 0) {
       await sleep(retireDelayMs);
-      const retired = await retireOldVersions(deps, environmentId, target, options);
+      const retired = await retireOldVersions(deps, actor, environmentId, target);
       if (retired) return { environmentId, keyVersion: target, resumed, rewrappedDataKeys: done, retiredVersions: retired };
     } else {
       /* Rows locked by in-flight writes (skipped), or writes that landed on the old version: go again. */

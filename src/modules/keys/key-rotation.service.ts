@@ -1,4 +1,4 @@
-import type { Container } from '../../container';
+import { Capability, type AccessPolicy } from '../access/access-policy';
 import { rewrapEnvironmentKeys } from './environment-key-rewrap';
 import { rotateEnvironmentKey } from './environment-rotation';
 import { readKeyStatus } from './key-status';
@@ -20,26 +20,19 @@ export class KeyRotationService {
   constructor(private readonly deps: KeyRotationDeps) {}
 
   /** Re-wraps every environment key not yet under the target master key (see environment-key-rewrap.ts). */
-  rewrapAll(options: RewrapOptions = {}): Promise<RewrapResult> {
-    return rewrapEnvironmentKeys(this.deps, options);
+  rewrapAll(caller: AccessPolicy, options: RewrapOptions = {}): Promise<RewrapResult> {
+    caller.assert(Capability.MANAGE);
+    return rewrapEnvironmentKeys(this.deps, caller.principal, options);
   }
 
   /** A new key version for one environment, its data keys moved to it, old versions deleted (see environment-rotation.ts). */
-  rotateEnvironment(environmentId: unknown, options: RotateOptions = {}): Promise<RotateResult> {
-    return rotateEnvironmentKey(this.deps, environmentId, options);
+  rotateEnvironment(caller: AccessPolicy, environmentId: unknown, options: RotateOptions = {}): Promise<RotateResult> {
+    caller.assert(Capability.MANAGE);
+    return rotateEnvironmentKey(this.deps, caller.principal, environmentId, options);
   }
 
-  status(): Promise<KeyStatus> {
+  async status(caller: AccessPolicy): Promise<KeyStatus> {
+    caller.assert(Capability.MANAGE);
     return readKeyStatus(this.deps.db, this.deps.registry);
   }
-}
-
-/** Built on demand by the CLI and tests from the shared container (the server never rotates). */
-export function createKeyRotationService(container: Pick<Container, 'database' | 'registry' | 'keyring' | 'audit'>) {
-  return new KeyRotationService({
-    db: container.database.dataSource,
-    registry: container.registry,
-    keyring: container.keyring,
-    audit: container.audit,
-  });
 }

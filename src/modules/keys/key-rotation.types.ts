@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 
 import type { EnvironmentKeyring } from '../../crypto/keyring';
 import type { CipherProviderRegistry } from '../../crypto/provider';
-import type { Actor, AuditService } from '../audit/audit.service';
+import type { AuditService } from '../audit/audit.service';
 
 /** How far a long-running key operation has got; `total` may grow while writes land on old versions. */
 export interface KeyProgress {
@@ -28,7 +28,6 @@ export interface RewrapOptions {
   /** Environment keys re-wrapped in parallel; each costs one unwrap and one wrap call. */
   readonly concurrency?: number;
   readonly onProgress?: KeyProgressListener;
-  readonly actor?: Actor;
 }
 
 export interface RewrapResult {
@@ -48,7 +47,6 @@ export interface RotateOptions {
   /** Data keys re-wrapped per transaction. */
   readonly batchSize?: number;
   readonly onProgress?: KeyProgressListener;
-  readonly actor?: Actor;
   /**
    * How long old versions stay after the last data key left them, so a read
    * that fetched a row just before the last batch can still load its key.

@@ -14,8 +14,10 @@ import {
   SecretNotFoundError,
   VersionConflictError,
 } from '../../errors';
-import type { AccessPolicy } from '../access/access-policy';
-import { secretRecord, type Actor, type AuditService, type ReadAuditBuffer } from '../audit/audit.service';
+import { Capability, type AccessPolicy } from '../access/access-policy';
+import { secretRecord } from '../audit/audit-record';
+import type { AuditService } from '../audit/audit.service';
+import type { CheckedPlacement, PlacementArgs } from '../placement';
 import {
   check,
   checkOptional,
@@ -27,57 +29,50 @@ import {
 import { resolveEffectiveSecrets, resolveSecret, type ResolvedSecret } from './resolution';
 import {
   deleteSecretById,
-  findScope,
-  findScopeAndSecrets,
-  findScopeAndSecretsByName,
+  findPlacement,
+  findPlacementAndSecrets,
+  findPlacementAndSecretsByName,
   insertSecret,
   lockSecretForWrite,
   updateSecretValue,
-  type ScopeRow,
+  type PlacementRow,
 } from './secret.repository';
 
-/** Where a read or write applies: an environment, optionally narrowed to one of its spaces. */
-export interface Scope {
-  readonly environmentId: string;
-  readonly spaceId: string | null;
-}
-
-export interface ScopeArgs {
-  readonly environmentId?: unknown;
-  readonly spaceId?: unknown;
-}
-
-/** What a request brings to read a value: who asks, and where its reads are noted. */
+/** What a request brings to read a value: who asks, and where its reads are noted (request/value-reads.ts). */
 export interface ValueReader {
   readonly access: AccessPolicy;
-  readonly readAudit: Pick<ReadAuditBuffer, 'secretRead'>;
+  readonly reads: { once(secret: Secret, decrypt: () => string | Promise<string>): string | Promise<string> };
 }
 
-export interface UpsertSecretCommand extends ScopeArgs {
+export interface UpsertSecretCommand extends PlacementArgs {
   readonly name: unknown;
   readonly value: unknown;
   readonly expectedVersion?: unknown;
 }
 
-export type CheckedScope = Scope & { currentKeyVersion: number };
-
-interface ScopeRequest {
+interface PlacementRequest {
   readonly environmentId?: string;
   readonly spaceId?: string;
+  /** Absent for writes by ADMIN or the system, which see everything. */
   readonly access?: AccessPolicy;
 }
 
 /** Validated ids, with a listener's binding applied; at least one of them is set. */
-function scopeRequest(args: ScopeArgs, access?: AccessPolicy): ScopeRequest {
-  const scoped = access ? access.scopeArgs(args) : args;
-  const environmentId = checkOptional(idSchema, 'environmentId', scoped.environmentId);
-  const spaceId = checkOptional(idSchema, 'spaceId', scoped.spaceId);
+function placementRequest(args: PlacementArgs, access?: AccessPolicy): PlacementRequest {
+  const bound = access ? access.bindArgs(args) : args;
+  const environmentId = checkOptional(idSchema, 'environmentId', bound.environmentId);
+  const spaceId = checkOptional(idSchema, 'spaceId', bound.spaceId);
   if (!environmentId && !spaceId) throw new BadUserInputError('environmentId', 'environmentId or spaceId is required');
   return { environmentId, spaceId, access };
 }
 
-/** The verdict on a looked-up scope row (absent when the ids matched nothing). */
-function checkScope({ environmentId, spaceId, access }: ScopeRequest, row: ScopeRow | undefined): CheckedScope {
+/**
+ * The verdict on a looked-up placement row (absent when the ids matched
+ * nothing). With an access policy, anything outside a listener's reach is
+ * FORBIDDEN whether or not it exists, so other environments' ids are never
+ * confirmed.
+ */
+function checkPlacement({ environmentId, spaceId, access }: PlacementRequest, row: PlacementRow | undefined): CheckedPlacement {
   const hidden = access !== undefined && !access.isAdmin;
   if (!row && hidden) throw new ForbiddenError('outside this token’s reach');
   if (!row) throw spaceId ? new NotFoundError('space', 'spaceId') : new NotFoundError('environment', 'environmentId');
@@ -99,42 +94,39 @@ export class SecretService {
     private readonly keyring: Pick<EnvironmentKeyring, 'key' | 'open' | 'openCached'>,
     private readonly audit: Pick<AuditService, 'append'>,
     /** Prepared statements for the reads and the write transaction (db/statements.ts). */
-    private readonly reads: PreparedQueries,
+    private readonly prepared: PreparedQueries,
   ) {}
 
   /**
-   * Checks scope arguments the way a listener's `event.secrets` uses them: a
-   * space implies its environment; a space outside the given environment is
-   * BAD_USER_INPUT; unknown ids are NOT_FOUND. With an access policy, a
-   * listener's binding applies, and anything outside it is FORBIDDEN whether
-   * or not it exists, so other environments' ids are never confirmed.
+   * One name, as `secret(name, environmentId, spaceId)` asks, the way a
+   * listener's `event.secrets` uses its arguments: a space implies its
+   * environment; a space outside the given environment is BAD_USER_INPUT;
+   * unknown ids are NOT_FOUND; a listener's binding applies. Then the
+   * space's own row wins, else the environment's. One statement fetches the
+   * placement and the candidate rows: this is the listener's hot path.
    */
-  async resolveScope(args: ScopeArgs, access?: AccessPolicy): Promise<CheckedScope> {
-    const request = scopeRequest(args, access);
-    return checkScope(request, await findScope(this.reads, request.environmentId ?? null, request.spaceId ?? null));
-  }
-
-  /**
-   * One name, as `secret(name, environmentId, spaceId)` asks: the scope's
-   * checks of resolveScope, then the space's own row wins, else the
-   * environment's. One statement fetches the scope and the candidate rows:
-   * this is the listener's hot path.
-   */
-  async resolve(name: unknown, args: ScopeArgs, access?: AccessPolicy): Promise<ResolvedSecret> {
+  async resolve(caller: AccessPolicy, name: unknown, args: PlacementArgs): Promise<ResolvedSecret> {
+    caller.assert(Capability.READ);
     const checkedName = check(secretNameSchema, 'name', name);
-    const request = scopeRequest(args, access);
-    const { scope, secrets } = await findScopeAndSecretsByName(this.reads, request.environmentId ?? null, request.spaceId ?? null, checkedName);
-    checkScope(request, scope);
+    const request = placementRequest(args, caller);
+    const { placement, secrets } = await findPlacementAndSecretsByName(
+      this.prepared,
+      request.environmentId ?? null,
+      request.spaceId ?? null,
+      checkedName,
+    );
+    checkPlacement(request, placement);
     const resolved = resolveSecret(checkedName, secrets);
     if (!resolved) throw new SecretNotFoundError(checkedName);
     return resolved;
   }
 
-  /** The effective list of a scope given by arguments, checked as resolveScope does, in one statement. */
-  async effectiveIn(args: ScopeArgs, access?: AccessPolicy): Promise<ResolvedSecret[]> {
-    const request = scopeRequest(args, access);
-    const { scope, secrets } = await findScopeAndSecrets(this.reads, request.environmentId ?? null, request.spaceId ?? null);
-    checkScope(request, scope);
+  /** The effective list of a placement given by arguments, checked as `resolve` does, in one statement. */
+  async effectiveIn(caller: AccessPolicy, args: PlacementArgs): Promise<ResolvedSecret[]> {
+    caller.assert(Capability.READ);
+    const request = placementRequest(args, caller);
+    const { placement, secrets } = await findPlacementAndSecrets(this.prepared, request.environmentId ?? null, request.spaceId ?? null);
+    checkPlacement(request, placement);
     return resolveEffectiveSecrets(
       secrets.filter((s) => s.spaceId === null),
       secrets.filter((s) => s.spaceId !== null),
@@ -144,20 +136,33 @@ export class SecretService {
   /**
    * The one way a request decrypts a value (GraphQL `value` fields and REST
    * alike): the field-level check of DESIGN §6 (only a LISTENER, only inside
-   * its binding), the decryption, and the note for the audit log.
+   * its binding), then the decryption, once per (secret, version) per
+   * request, bounded and noted for the audit log (ValueReads).
    * Synchronous while the environment key is cached (keyring.openCached).
    */
-  reveal(secret: Secret, { access, readAudit }: ValueReader): string | Promise<string> {
-    access.assertReadsValues();
-    if (!access.canReadValue(secret)) throw new ForbiddenError('outside this token’s reach');
-    const { id: secretId, environmentId, spaceId, name, version } = secret;
-    const owner = { secretId, environmentId, spaceId, name, version };
-    const noted = (plaintext: string) => {
-      readAudit.secretRead(secret);
-      return plaintext;
-    };
-    const value = this.keyring.openCached(secret, owner);
-    return value !== undefined ? noted(value) : this.keyring.open(secret, owner).then(noted);
+  reveal({ access, reads }: ValueReader, secret: Secret): string | Promise<string> {
+    access.assertReadsValue(secret);
+    return reads.once(secret, () => {
+      const { id: secretId, environmentId, spaceId, name, version } = secret;
+      const owner = { secretId, environmentId, spaceId, name, version };
+      return this.keyring.openCached(secret, owner) ?? this.keyring.open(secret, owner);
+    });
+  }
+
+  /**
+   * The effective list of a placement with every value (REST's GET): refused
+   * for a caller that reads no values before anything is looked up, even when
+   * the list would be empty.
+   */
+  async revealEffective(reader: ValueReader, args: PlacementArgs): Promise<{ secret: Secret; value: string }[]> {
+    reader.access.assert(Capability.READ_VALUES);
+    const effective = await this.effectiveIn(reader.access, args);
+    const revealed: { secret: Secret; value: string }[] = [];
+    for (const { secret } of effective) {
+      const value = this.reveal(reader, secret); // synchronous while the environment key is cached
+      revealed.push({ secret, value: typeof value === 'string' ? value : await value });
+    }
+    return revealed;
   }
 
   /**
@@ -166,7 +171,8 @@ export class SecretService {
    * the check-and-set applied, and the value sealed with the new version bound
    * into its associated data. A lost insert race retries as an update.
    */
-  async upsert(command: UpsertSecretCommand, actor: Actor): Promise<Secret> {
+  async upsert(caller: AccessPolicy, command: UpsertSecretCommand): Promise<Secret> {
+    caller.assert(Capability.MANAGE);
     const environmentId = check(idSchema, 'environmentId', command.environmentId);
     const spaceId = checkOptional(idSchema, 'spaceId', command.spaceId) ?? null;
     const name = check(secretNameSchema, 'name', command.name);
@@ -174,12 +180,13 @@ export class SecretService {
     const expectedVersion = checkOptional(expectedVersionSchema, 'expectedVersion', command.expectedVersion);
 
     for (let attempt = 1; ; attempt++) {
-      const scope = await this.resolveScope({ environmentId, spaceId });
-      const keyVersion = scope.currentKeyVersion;
+      const request = placementRequest({ environmentId, spaceId });
+      const placement = checkPlacement(request, await findPlacement(this.prepared, environmentId, spaceId));
+      const keyVersion = placement.currentKeyVersion;
       const key = await this.keyring.key(environmentId, keyVersion);
       try {
         const written = await this.db.transaction(async (manager) => {
-          const tx = this.reads.in(manager);
+          const tx = this.prepared.in(manager);
           const existing = await lockSecretForWrite(tx, environmentId, spaceId, name);
           const currentVersion = existing?.version ?? 0;
           if (expectedVersion !== undefined && expectedVersion !== currentVersion) {
@@ -189,27 +196,25 @@ export class SecretService {
           const sealed = sealValue(value, owner, key, keyVersion);
           const row = { ...owner, id: owner.secretId, keyVersion, ...sealed };
           const saved = existing ? await updateSecretValue(tx, row) : await insertSecret(tx, row);
-          if (saved) await this.audit.append([secretRecord(AuditAction.SECRET_WRITTEN, actor, saved)], tx);
+          if (saved) await this.audit.append([secretRecord(AuditAction.SECRET_WRITTEN, caller.principal, saved)], tx);
           return saved;
         });
         if (written) return written;
       } catch (error) {
         if (isRetryableConflict(error) && attempt < MAX_WRITE_ATTEMPTS) continue; // SERIALIZABLE engines, deadlocks
-        const violation = constraintViolation(error);
-        if (violation?.constraint === 'secret_environment_id_fkey') throw new NotFoundError('environment', 'environmentId');
-        if (violation?.constraint === 'secret_space_fkey') throw new NotFoundError('space', 'spaceId');
-        if (violation?.constraint !== 'secret_key_version_fkey') throw error;
-        // The key version was rotated away between reading it and writing: take the new one.
+        /* The key version was rotated away between reading it and writing: take the new one. Anything else is final. */
+        if (constraintViolation(error)?.constraint !== 'secret_key_version_fkey') throw error;
       }
       if (attempt >= MAX_WRITE_ATTEMPTS) throw new Error('secret write did not settle after repeated conflicts');
     }
   }
 
-  async delete(id: unknown, actor: Actor): Promise<Secret> {
+  async delete(caller: AccessPolicy, id: unknown): Promise<Secret> {
+    caller.assert(Capability.MANAGE);
     const secretId = check(idSchema, 'id', id);
     const deleted = await this.db.transaction(async (em) => {
       const row = await deleteSecretById(em, secretId);
-      if (row) await this.audit.append([secretRecord(AuditAction.SECRET_DELETED, actor, row)], em);
+      if (row) await this.audit.append([secretRecord(AuditAction.SECRET_DELETED, caller.principal, row)], em);
       return row;
     });
     if (!deleted) throw new NotFoundError('secret');

@@ -1,7 +1,10 @@
-import { Arg, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
 
-import { Environment, Secret, SecretScope, Space, TokenRole } from '../../entities';
-import type { Context } from '../context';
+import { Environment, Secret, SecretScope, Space } from '../../entities';
+import { Capability } from '../access/access-policy';
+import type { RequestContext } from '../request/request-context';
+import { Requires } from '../access/requires';
+import { listCost } from '../cost';
 import { EffectiveSecret } from '../secret/secret.types';
 import { check, idSchema } from '../validation';
 import type { SpaceService } from './space.service';
@@ -11,39 +14,42 @@ import { CreateSpaceInput } from './space.types';
 export class SpaceResolver {
   constructor(private readonly service: SpaceService) {}
 
-  @Authorized()
   @Query(() => Space, { nullable: true, description: 'Null when missing or out of reach.' })
-  space(@Arg('id', () => ID) id: string, @Ctx() { loaders }: Context): Promise<Space | null> {
+  space(@Arg('id', () => ID) id: string, @Ctx() { loaders }: RequestContext): Promise<Space | null> {
     return loaders.space.load(check(idSchema, 'id', id));
   }
 
-  @Authorized(TokenRole.ADMIN)
+  @Requires(Capability.MANAGE)
   @Mutation(() => Space)
-  createSpace(@Arg('input') input: CreateSpaceInput, @Ctx() { access }: Context): Promise<Space> {
-    return this.service.create(input, access.principal);
+  createSpace(@Arg('input') input: CreateSpaceInput, @Ctx() { access }: RequestContext): Promise<Space> {
+    return this.service.create(access, input);
   }
 
-  @Authorized(TokenRole.ADMIN)
+  @Requires(Capability.MANAGE)
   @Mutation(() => ID, { description: "Deletes the space and its overrides; the environment's secrets stay." })
-  async deleteSpace(@Arg('id', () => ID) id: string, @Ctx() { access }: Context): Promise<string> {
-    return (await this.service.delete(id, access.principal)).id;
+  async deleteSpace(@Arg('id', () => ID) id: string, @Ctx() { access }: RequestContext): Promise<string> {
+    return (await this.service.delete(access, id)).id;
   }
 
   @FieldResolver(() => Environment)
-  async environment(@Root() space: Space, @Ctx() { loaders }: Context): Promise<Environment> {
+  async environment(@Root() space: Space, @Ctx() { loaders }: RequestContext): Promise<Environment> {
     return (await loaders.environment.load(space.environmentId))!;
   }
 
-  @FieldResolver(() => [Secret], { description: "This space's own secrets (its overrides and additions), sorted by name." })
-  async secrets(@Root() space: Space, @Ctx() { loaders }: Context): Promise<Secret[]> {
+  @FieldResolver(() => [Secret], {
+    description: "This space's own secrets (its overrides and additions), sorted by name.",
+    complexity: listCost,
+  })
+  async secrets(@Root() space: Space, @Ctx() { loaders }: RequestContext): Promise<Secret[]> {
     const effective = await loaders.effectiveSecrets.load({ environmentId: space.environmentId, spaceId: space.id });
     return effective.filter((e) => e.source === SecretScope.SPACE).map((e) => e.secret);
   }
 
   @FieldResolver(() => [EffectiveSecret], {
     description: "The environment's secrets with this space's overrides applied, sorted by name.",
+    complexity: listCost,
   })
-  effectiveSecrets(@Root() space: Space, @Ctx() { loaders }: Context): Promise<EffectiveSecret[]> {
+  effectiveSecrets(@Root() space: Space, @Ctx() { loaders }: RequestContext): Promise<EffectiveSecret[]> {
     return loaders.effectiveSecrets.load({ environmentId: space.environmentId, spaceId: space.id });
   }
 }

@@ -1,0 +1,12 @@
+import { cli } from './cli';
+import { cold } from './cold';
+import { prepared } from './prepared';
+import { read } from './read';
+import { rest } from './rest';
+import { scaling } from './scaling';
+import type { Scenario } from './scenario';
+import { start } from './start';
+import { write } from './write';
+
+/** Every scenario, in the order a run measures them (within each phase). */
+export const SCENARIOS: readonly Scenario[] = [read, prepared, rest, scaling, write, cold, start, cli];

@@ -1,0 +1,80 @@
+import type { ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerErrorCode } from '@apollo/server/errors';
+import { GraphQLError } from 'graphql';
+import {
+  fieldExtensionsEstimator,
+  getComplexity,
+  simpleEstimator,
+  type ComplexityEstimator,
+} from 'graphql-query-complexity';
+
+import { ErrorCode, isAppError } from '../errors';
+import type { Capability } from '../modules/access/access-policy';
+import type { RequestContext } from '../modules/request/request-context';
+import { REQUIRES } from '../modules/access/requires';
+
+/** The most a query may cost as list-aware estimation counts it (modules/cost.ts). */
+export const MAX_QUERY_COST = 100_000;
+
+/**
+ * Refuses, before anything executes, a mutation the caller may not run in
+ * full, and any operation that is too expensive. Apollo's didResolveOperation has the document
+ * and the variables, so `@include(if: $v)` and fragments are decided the way
+ * execution will decide them; validation rules could not.
+ *
+ * One walk over the selection (graphql-query-complexity's) serves both: an
+ * estimator that contributes no cost collects the capability each selected
+ * field declares (`@Requires`), and for a mutation the request's
+ * AccessPolicy — the same one every service asserts — must allow all of
+ * them. So an ADMIN mutation that selects `value` is FORBIDDEN with nothing
+ * written, not committed and then refused. Queries change nothing: their
+ * fields keep failing one by one, each with its own reason.
+ */
+export function operationGuardPlugin(): ApolloServerPlugin<RequestContext> {
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ contextValue, document, request, operation, operationName, schema }) {
+          if (!operation) return; // Apollo answers OPERATION_RESOLUTION_FAILURE itself
+          const required = new Set<Capability>();
+          const collect: ComplexityEstimator = ({ field }) => {
+            const capability = field.extensions?.[REQUIRES] as Capability | undefined;
+            if (capability) required.add(capability);
+          };
+          let cost: number;
+          try {
+            cost = getComplexity({
+              schema,
+              query: document,
+              variables: request.variables ?? {},
+              operationName: operationName ?? undefined,
+              estimators: [collect, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+            });
+          } catch {
+            return; // variables that do not coerce: execution refuses them, with graphql-js's (redacted) reason, before any resolver runs
+          }
+          /* Queries change nothing, so their fields fail one by one as before; a mutation must not run half-refused. */
+          if (operation.operation !== 'query') assertAllowed(contextValue, required);
+          if (cost > MAX_QUERY_COST) {
+            throw new GraphQLError(
+              `this operation is too expensive (estimated cost ${cost}, limit ${MAX_QUERY_COST}): select fewer fields, lists or aliases`,
+              { extensions: { code: ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED, http: { status: 400 } } },
+            );
+          }
+        },
+      };
+    },
+  };
+}
+
+function assertAllowed(context: RequestContext, required: ReadonlySet<Capability>): void {
+  for (const capability of required) {
+    try {
+      context.access.assert(capability);
+    } catch (error) {
+      if (!isAppError(error)) throw error;
+      // 200, as a FORBIDDEN field has always been: the refusal is in the body, and only earlier
+      throw new GraphQLError(error.message, { extensions: { code: ErrorCode.FORBIDDEN, http: { status: 200 } } });
+    }
+  }
+}
