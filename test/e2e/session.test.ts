@@ -1,3 +1,5 @@
+import { Client } from 'pg';
+
 import { ADMIN_TOKEN } from '../support/app';
 import { api, disconnect, expectAccessible, expectFocusVisible, expectNothingLeaked, must, openSession, signInAs } from './support/harness';
 
@@ -56,9 +58,31 @@ describe('sessions', () => {
     const { viewer } = await must(`{ viewer { id } }`, undefined, value);
     await must(`mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, { id: viewer.id });
 
-    await session.page.getByRole('link', { name: 'Tokens', exact: true }).click();
+    // the next request finds the session gone (the click may find the page already back at sign-in)
+    await session.page.getByRole('link', { name: 'Tokens', exact: true }).click({ timeout: 3000 }).catch(() => undefined);
     await session.page.getByText('Your session has ended; sign in again').waitFor();
     await session.page.getByRole('textbox', { name: 'Admin token' }).waitFor();
+    await session.close();
+  });
+
+  it('returns to sign-in when the session expires, and signing in again lands on the same page', async () => {
+    const session = await openSession();
+    const { page } = session;
+    await page.getByRole('link', { name: 'Audit log', exact: true }).click();
+    await page.getByRole('heading', { name: 'Audit log', level: 1 }).waitFor();
+    const { value } = await sessionToken(session);
+    const { viewer } = await must(`{ viewer { id } }`, undefined, value);
+    const client = new Client({ connectionString: process.env.E2E_DATABASE_URL });
+    await client.connect();
+    await client.query(`UPDATE api_token SET expires_at = now() - interval '1 second' WHERE id = $1`, [viewer.id]);
+    await client.end();
+
+    await page.getByRole('link', { name: 'Environments', exact: true }).click({ timeout: 3000 }).catch(() => undefined);
+    await page.getByText('Your session has ended; sign in again').waitFor();
+    expect(new URL(page.url()).pathname).toBe('/environments');
+    await page.getByRole('textbox', { name: 'Admin token' }).fill(ADMIN_TOKEN);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Environments', level: 1 }).waitFor();
     await session.close();
   });
 
