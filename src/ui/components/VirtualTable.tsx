@@ -11,7 +11,7 @@ const VISIBLE_ROWS = 14;
  * navigation across rows that are not in the DOM.
  */
 export function VirtualTable({ rowCount, children }: { rowCount: number; children: ReactNode }) {
-  const height = HEADING_HEIGHT + Math.max(1, Math.min(rowCount, VISIBLE_ROWS)) * ROW_HEIGHT + 2;
+  const height = HEADING_HEIGHT + (rowCount === 0 ? 96 : Math.min(rowCount, VISIBLE_ROWS) * ROW_HEIGHT) + 2;
   return (
     <div className="virtual-table" style={{ height }}>
       <Virtualizer layout={TableLayout} layoutOptions={{ rowHeight: ROW_HEIGHT, headingHeight: HEADING_HEIGHT }}>

@@ -164,7 +164,7 @@ export function SpaceSecrets({ id }: { id: string }) {
               validationBehavior="aria"
               placeholder="e.g. us_ag_1a2b3c"
               autoComplete="off"
-              description={actorInvalid ? 'An actor id is 1–128 printable characters without spaces.' : 'Show the view of one actor.'}
+              description={actorInvalid ? 'An actor id is 1–128 printable characters without spaces.' : undefined}
             />
           </div>
           <span className="count">{plural(space.effectiveSecrets.length, 'secret')}</span>
