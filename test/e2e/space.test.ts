@@ -1,4 +1,15 @@
-import { createEnvironment, createSpace, disconnect, expectAccessible, expectNothingLeaked, must, openSession, upsert, type Session } from './support/harness';
+import {
+  createEnvironment,
+  createSpace,
+  disconnect,
+  expectAccessible,
+  expectNothingLeaked,
+  must,
+  openSession,
+  upsert,
+  whenSchemaHas,
+  type Session,
+} from './support/harness';
 
 afterAll(disconnect);
 
@@ -6,7 +17,9 @@ const VALUE = (tag: string) => `sp-${tag}-${Math.random().toString(36).slice(2)}
 const row = (session: Session, name: string) => session.page.getByRole('row').filter({ has: session.page.getByRole('rowheader', { name }) });
 
 describe("a space's Secrets", () => {
-  it('creates a space from the environment, and shows each name with its source', async () => {
+  // the Secrets view selects overrideStale and actorId (DESIGN §10, §11)
+  const withProvenance = whenSchemaHas('overrideStale');
+  withProvenance('creates a space from the environment, and shows each name with its source', async () => {
     const environment = await createEnvironment();
     const values = [VALUE('env-a'), VALUE('env-b'), VALUE('space-b'), VALUE('space-c')];
     await upsert({ environmentId: environment.id, name: 'A_INHERITED', value: values[0] });
@@ -38,7 +51,7 @@ describe("a space's Secrets", () => {
     await session.close();
   });
 
-  it('overrides an inherited name, flags it Stale when the environment changes, and removes the override', async () => {
+  withProvenance('overrides an inherited name, flags it Stale when the environment changes, and removes the override', async () => {
     const environment = await createEnvironment();
     const space = await createSpace(environment.id);
     const values = [VALUE('env1'), VALUE('override'), VALUE('env2')];
@@ -68,7 +81,7 @@ describe("a space's Secrets", () => {
     await session.close();
   });
 
-  it("switches to an actor's view, where personal values say Personal", async () => {
+  withProvenance("switches to an actor's view, where personal values say Personal", async () => {
     const environment = await createEnvironment();
     const space = await createSpace(environment.id);
     const values = [VALUE('shared'), VALUE('personal')];
@@ -92,7 +105,7 @@ describe("a space's Secrets", () => {
     await session.close();
   });
 
-  it('updates within 2 s when another admin writes through the API', async () => {
+  whenSchemaHas('secretEvents(')('updates within 2 s when another admin writes through the API', async () => {
     const environment = await createEnvironment();
     const space = await createSpace(environment.id);
     await upsert({ environmentId: environment.id, name: 'LIVE', value: VALUE('one') });
