@@ -1,15 +1,21 @@
-import { Toasts } from '../components/toasts';
+import { lazy, Suspense } from 'react';
+
 import { SessionProvider, useSession } from '../session/session';
 import { SignIn } from '../session/SignIn';
 import { Button } from '../components/Button';
 import { Routes } from './Routes';
 import { Shell } from './Shell';
 
+/* The toast region (and its strings in every locale) is needed only once something happened: not in the first page's bundle. */
+const Toasts = lazy(() => import('../components/toasts').then((module) => ({ default: module.Toasts })));
+
 export function App() {
   return (
     <SessionProvider>
       <Gate />
-      <Toasts />
+      <Suspense fallback={null}>
+        <Toasts />
+      </Suspense>
     </SessionProvider>
   );
 }

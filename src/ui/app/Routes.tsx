@@ -4,11 +4,40 @@ import { Redirect, Route, Switch } from 'wouter';
 import { Loading, PageHeader, usePageTitle } from './page';
 
 /* Each screen is its own chunk: the first page loads only what it shows. */
-const EnvironmentsPage = lazy(() => import('../screens/environments/EnvironmentsPage'));
-const EnvironmentPage = lazy(() => import('../screens/environment/EnvironmentPage'));
-const SpacePage = lazy(() => import('../screens/space/SpacePage'));
-const TokensPage = lazy(() => import('../screens/tokens/TokensPage'));
-const AuditLogPage = lazy(() => import('../screens/audit/AuditLogPage'));
+const screens = {
+  environments: () => import('../screens/environments/EnvironmentsPage'),
+  environment: () => import('../screens/environment/EnvironmentPage'),
+  space: () => import('../screens/space/SpacePage'),
+  tokens: () => import('../screens/tokens/TokensPage'),
+  audit: () => import('../screens/audit/AuditLogPage'),
+};
+const EnvironmentsPage = lazy(screens.environments);
+const EnvironmentPage = lazy(screens.environment);
+const SpacePage = lazy(screens.space);
+const TokensPage = lazy(screens.tokens);
+const AuditLogPage = lazy(screens.audit);
+
+/**
+ * Starts loading the screen of a URL at once, while the session check is
+ * still in flight, instead of after it (the module is ready when the route
+ * renders).
+ */
+export function preloadScreen(pathname: string): void {
+  const [, first = '', second] = pathname.split('/');
+  const load =
+    first === 'environments' || first === ''
+      ? second
+        ? screens.environment
+        : screens.environments
+      : first === 'spaces'
+        ? screens.space
+        : first === 'tokens'
+          ? screens.tokens
+          : first === 'audit'
+            ? screens.audit
+            : undefined;
+  void load?.().catch(() => undefined);
+}
 
 export function Routes() {
   return (

@@ -31,6 +31,15 @@ export function useSession(): Session {
 
 export const SESSION_ENDED = 'Your session has ended; sign in again.';
 
+/*
+ * The first session check starts while the bundle is still being evaluated,
+ * not after React's first render: on a page load it is the request every
+ * screen waits for.
+ */
+let onFirstClientEnded = () => {};
+const firstApi = createApiClient(() => onFirstClientEnded());
+const firstCheck = firstApi.client.query(ViewerDocument, {}, { requestPolicy: 'network-only' }).toPromise();
+
 /** Holds who is signed in, the urql client of that session, and the move back to sign-in when it ends. */
 export function SessionProvider({ children }: { children: ReactNode }) {
   const [state, setState] = useState<SessionState>({ status: 'checking' });
@@ -40,7 +49,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const ended = useCallback(() => {
     if (stateRef.current.status === 'signedIn') setState({ status: 'signedOut', notice: SESSION_ENDED });
   }, []);
-  const [api, setApi] = useState<ApiClient>(() => createApiClient(ended));
+  onFirstClientEnded = ended;
+  const [api, setApi] = useState<ApiClient>(firstApi);
   const apiRef = useRef(api);
   apiRef.current = api;
 
@@ -53,8 +63,8 @@ export function SessionProvider({ children }: { children: ReactNode }) {
     return next;
   }, [ended]);
 
-  const check = useCallback(async (client: ApiClient['client'], notice?: string) => {
-    const result = await client.query(ViewerDocument, {}, { requestPolicy: 'network-only' }).toPromise();
+  const check = useCallback(async (client: ApiClient['client'], notice?: string, pending?: typeof firstCheck) => {
+    const result = await (pending ?? client.query(ViewerDocument, {}, { requestPolicy: 'network-only' }).toPromise());
     if (result.data) setState({ status: 'signedIn', viewer: result.data.viewer });
     else if (result.error && !isUnauthenticated(result.error) && toProblem(result.error).code !== 'FORBIDDEN') {
       setState({ status: 'unreachable', message: toProblem(result.error).message });
@@ -68,7 +78,7 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   }, [signedOut, renew]);
 
   useEffect(() => {
-    void check(apiRef.current.client);
+    void check(apiRef.current.client, undefined, firstCheck);
     return () => apiRef.current.dispose();
   }, [check]);
 
