@@ -156,9 +156,11 @@ export async function startBaselineServer(pool: Pool, keyring: Pick<EnvironmentK
    * SecretService.upsert's work for an environment-level name, statement for
    * statement: the scope's current key version before the transaction, then
    * lock, seal, update or insert (a lost insert race retries as an update),
-   * the audit row, in one transaction. When the product writes more in that
-   * transaction (a version row), the same statement belongs here.
+   * the audit row, in one transaction: the same writes (the update also
+   * archives the replaced version into history and prunes it), without the
+   * product's reads for overrideStale and affectedSpaceIds.
    */
+  const VERSIONS_KEPT = 20;
   const write = async (query: URLSearchParams, value: string) => {
     const environmentId = query.get('environmentId') ?? '';
     const name = query.get('name') ?? '';
@@ -176,10 +178,16 @@ export async function startBaselineServer(pool: Pool, keyring: Pick<EnvironmentK
         const owner = { secretId: existing?.id ?? randomUUID(), environmentId, spaceId: null, name, version: (existing?.version ?? 0) + 1 };
         const sealed = sealValue(value, owner, key, keyVersion);
         const { rows: saved } = existing
-          ? await sql<SecretRow>(client, prepared('update', UPDATE_SECRET_VALUE_SQL, [existing.id, owner.version, keyVersion, sealed.wrappedDek, sealed.ciphertext]))
+          ? await sql<SecretRow>(
+              client,
+              // the product's own statement: the replaced version moves to history, which is pruned
+              prepared('update', UPDATE_SECRET_VALUE_SQL, [existing.id, owner.version, keyVersion, sealed.wrappedDek, sealed.ciphertext, null, null, null, null, VERSIONS_KEPT]),
+            )
           : await sql<SecretRow>(
               client,
-              prepared('insert', INSERT_SECRET_SQL, [owner.secretId, environmentId, null, name, nameDigest, owner.version, keyVersion, sealed.wrappedDek, sealed.ciphertext]),
+              prepared('insert', INSERT_SECRET_SQL, [
+                owner.secretId, environmentId, null, null, name, nameDigest, owner.version, keyVersion, sealed.wrappedDek, sealed.ciphertext, null, null, null, null,
+              ]),
             );
         if (!saved[0]) {
           await sql(client, 'ROLLBACK'); // a concurrent insert of the same name won: write again as an update

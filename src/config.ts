@@ -105,6 +105,9 @@ const schema = z
         .regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port')
         .optional(),
     ),
+    SECRET_VERSIONS_KEPT: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(1000).default(20)),
+    DELETED_SECRET_RETENTION_DAYS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(36500).default(30)),
+    SECRET_PURGE_INTERVAL_MINUTES: positiveInt(60),
     MAX_VALUES_PER_REQUEST: positiveInt(5_000),
     MAX_REQUESTS_PER_TOKEN: positiveInt(64),
     ENVIRONMENT_KEY_CACHE_TTL_MS: positiveInt(5 * 60 * 1000),
@@ -209,6 +212,8 @@ export interface Config {
     readonly endpoint: string | undefined;
   };
   readonly environmentKeyCache: { readonly ttlMs: number; readonly max: number };
+  /** History and recovery (DESIGN §11): versions kept per secret (the current one included), days a deleted secret stays restorable, how often it is purged. */
+  readonly secrets: { readonly versionsKept: number; readonly deletedRetentionDays: number; readonly purgeIntervalMs: number };
   /** Bounds on one request (DESIGN §15): distinct values decrypted, and a token's requests in flight per instance. */
   readonly limits: { readonly maxValuesPerRequest: number; readonly maxConcurrentPerToken: number };
   readonly dbPoolSize: number;
@@ -257,6 +262,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     local: { masterKeys: e.LOCAL_MASTER_KEYS, masterKeyFile: e.LOCAL_MASTER_KEY_FILE },
     gcpKms: { keyName: e.GCP_KMS_KEY_NAME, endpoint: e.GCP_KMS_ENDPOINT },
     environmentKeyCache: { ttlMs: e.ENVIRONMENT_KEY_CACHE_TTL_MS, max: e.ENVIRONMENT_KEY_CACHE_MAX },
+    secrets: {
+      versionsKept: e.SECRET_VERSIONS_KEPT,
+      deletedRetentionDays: e.DELETED_SECRET_RETENTION_DAYS,
+      purgeIntervalMs: e.SECRET_PURGE_INTERVAL_MINUTES * 60_000,
+    },
     limits: { maxValuesPerRequest: e.MAX_VALUES_PER_REQUEST, maxConcurrentPerToken: e.MAX_REQUESTS_PER_TOKEN },
     dbPoolSize: e.DB_POOL_SIZE,
     maxBodyBytes: e.MAX_BODY_BYTES,

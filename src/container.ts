@@ -19,7 +19,7 @@ import { EnvironmentResolver } from './modules/environment/environment.resolver'
 import { EnvironmentService } from './modules/environment/environment.service';
 import { KeyRotationService } from './modules/keys/key-rotation.service';
 import { createLoaders } from './modules/loaders';
-import { EffectiveSecretResolver, SecretResolver } from './modules/secret/secret.resolver';
+import { EffectiveSecretResolver, SecretResolver, SecretVersionResolver } from './modules/secret/secret.resolver';
 import { SecretService } from './modules/secret/secret.service';
 import { SpaceResolver } from './modules/space/space.resolver';
 import { SpaceService } from './modules/space/space.service';
@@ -67,7 +67,7 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
   const tokens = new TokenService(db, audit, prepared);
   const environments = new EnvironmentService(db, keyring, audit);
   const spaces = new SpaceService(db, audit);
-  const secrets = new SecretService(db, keyring, audit, prepared);
+  const secrets = new SecretService(db, keyring, audit, prepared, config.secrets);
   const keys = new KeyRotationService({ db, registry, keyring, audit });
   const requests = new RequestContexts(
     { tokens, audit, loaders: (access) => createLoaders(db, access, prepared) },
@@ -79,6 +79,7 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     [SpaceResolver, new SpaceResolver(spaces)],
     [SecretResolver, new SecretResolver(secrets)],
     [EffectiveSecretResolver, new EffectiveSecretResolver(secrets)],
+    [SecretVersionResolver, new SecretVersionResolver(secrets)],
     [TokenResolver, new TokenResolver(tokens)],
     [AuditResolver, new AuditResolver(audit)],
   ]);

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig } from './config';
 import { createContainer } from './container';
 import { startAuditTimers } from './modules/audit/audit-timers';
+import { startSecretPurge } from './modules/secret/secret-purge';
 import { buildServer } from './server';
 import { createLogger } from './logger';
 import { runStartupTasks } from './startup';
@@ -25,6 +26,7 @@ async function main(): Promise<void> {
   const app = await buildServer(container);
   await app.listen({ port: config.port, host: config.host });
   const auditTimers = startAuditTimers(container);
+  const secretPurge = startSecretPurge(container);
   logger.info(
     { url: `http://${config.host}:${config.port}/`, database: config.embedded ? 'embedded' : 'external', cipherProvider: config.cipherProvider },
     'secretspace listening',
@@ -49,6 +51,7 @@ async function main(): Promise<void> {
     try {
       await app.close();
       await auditTimers.stop();
+      await secretPurge.stop();
       await container.close();
       logger.info('stopped');
       process.exit(0);

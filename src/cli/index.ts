@@ -6,6 +6,7 @@ import { Command, CommanderError } from 'commander';
 import { ConfigError } from '../config';
 import { toAppError } from '../db/pg-errors';
 import { registerAuditCommands } from './audit.commands';
+import { registerSecretCommands } from './secrets.commands';
 import { registerKeyCommands } from './keys.commands';
 import { registerTokenCommands } from './token.commands';
 import { withContainer } from './with-container';
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerTokenCommands(program, withContainer);
   registerKeyCommands(program, withContainer);
   registerAuditCommands(program, withContainer);
+  registerSecretCommands(program, withContainer);
   return program;
 }
 

@@ -9,13 +9,20 @@ export type { SecretScope } from './generated/graphql';
 
 /**
  * Where to resolve. Each field falls back to the client's own on its own, as
- * in Flatfile's `event.secrets(name, { environmentId, spaceId })`; pass
- * `spaceId: null` to read the environment's value from a client whose
- * context names a space. With neither id, a LISTENER token's binding applies.
+ * in Flatfile's `event.secrets(name, { environmentId, spaceId, actorId })`;
+ * pass `spaceId: null` to read the environment's value from a client whose
+ * context names a space. With neither id, a LISTENER token's binding
+ * applies. With an `actorId`, that actor's personal values come first.
  */
 export interface ScopeOptions {
   readonly environmentId?: string | null;
   readonly spaceId?: string | null;
+  readonly actorId?: string | null;
+}
+
+/** One name: a scope, and optionally a retained version of the supplying secret. */
+export interface SecretOptions extends ScopeOptions {
+  readonly version?: number;
 }
 
 export interface SecretsClientOptions extends ScopeOptions {
@@ -33,7 +40,7 @@ export interface SecretsClientOptions extends ScopeOptions {
 
 export interface SecretsClient {
   /** The value `name` resolves to; throws SecretNotFoundError when it resolves to nothing. */
-  secrets(name: string, options?: ScopeOptions): Promise<string>;
+  secrets(name: string, options?: SecretOptions): Promise<string>;
   /** The scope's whole effective list, sorted by name, with provenance. */
   effectiveSecrets(options?: ScopeOptions): Promise<EffectiveSecret[]>;
   /** Forgets every cached answer, e.g. after rotating a secret. */
@@ -48,17 +55,18 @@ const DEFAULT_TIMEOUT_MS = 10_000;
  */
 export function createSecretsClient(options: SecretsClientOptions): SecretsClient {
   const transport = transportOptions(options);
-  const context: ScopeOptions = { environmentId: options.environmentId, spaceId: options.spaceId };
+  const context: ScopeOptions = { environmentId: options.environmentId, spaceId: options.spaceId, actorId: options.actorId };
   const ttlMs = options.cacheTtlMs ?? 0;
   const values = new RequestCache<string>(ttlMs);
   const lists = new RequestCache<EffectiveSecret[]>(ttlMs);
 
   return {
-    secrets(name, scopeOptions) {
-      const scope = resolveScope(context, scopeOptions);
-      return values.get(JSON.stringify([scope.environmentId, scope.spaceId, name]), async () => {
+    secrets(name, secretOptions) {
+      const scope = resolveScope(context, secretOptions);
+      const version = secretOptions?.version ?? null;
+      return values.get(JSON.stringify([scope.environmentId, scope.spaceId, scope.actorId, name, version]), async () => {
         try {
-          const data = await execute(transport, SecretValueDocument, { name, ...scope });
+          const data = await execute(transport, SecretValueDocument, { name, ...scope, version });
           return data.secret.value;
         } catch (error) {
           if (error instanceof SecretsRequestError && error.code === 'SECRET_NOT_FOUND') {
@@ -72,7 +80,7 @@ export function createSecretsClient(options: SecretsClientOptions): SecretsClien
     effectiveSecrets(scopeOptions) {
       const scope = resolveScope(context, scopeOptions);
       return lists
-        .get(JSON.stringify([scope.environmentId, scope.spaceId]), async () => {
+        .get(JSON.stringify([scope.environmentId, scope.spaceId, scope.actorId]), async () => {
           const data = await execute(transport, EffectiveSecretsDocument, scope);
           return data.effectiveSecrets;
         })
@@ -90,6 +98,7 @@ function resolveScope(context: ScopeOptions, options: ScopeOptions = {}) {
   return {
     environmentId: (options.environmentId === undefined ? context.environmentId : options.environmentId) ?? null,
     spaceId: (options.spaceId === undefined ? context.spaceId : options.spaceId) ?? null,
+    actorId: (options.actorId === undefined ? context.actorId : options.actorId) ?? null,
   };
 }
 

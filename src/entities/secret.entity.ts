@@ -20,6 +20,10 @@ export class Secret extends StoredEntity {
   @Column({ name: 'space_id', type: 'uuid', nullable: true })
   spaceId!: string | null;
 
+  @Field(() => String, { nullable: true, description: 'The actor a personal secret belongs to; null for shared secrets.' })
+  @Column({ name: 'actor_id', type: 'text', nullable: true })
+  actorId!: string | null;
+
   @Field()
   @Column({ type: 'text' })
   name!: string;
@@ -42,6 +46,24 @@ export class Secret extends StoredEntity {
   @Column({ type: 'bytea' })
   ciphertext!: Buffer;
 
+  @Field(() => Date, { nullable: true, description: 'Set while the secret is deleted (restorable until purged).' })
+  @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
+  deletedAt!: Date | null;
+
+  /** What this row shadowed when its current version was written (the `overrides` row's id and version). */
+  @Column({ name: 'shadowed_id', type: 'uuid', nullable: true })
+  shadowedId!: string | null;
+
+  @Column({ name: 'shadowed_version', type: 'int', nullable: true })
+  shadowedVersion!: number | null;
+
+  /** The token that wrote the current version (null: the CLI or start-up). */
+  @Column({ name: 'written_by', type: 'uuid', nullable: true })
+  writtenBy!: string | null;
+
+  /** The version a rollback or restore copied into the current one. */
+  @Column({ name: 'restored_from', type: 'int', nullable: true })
+  restoredFrom!: number | null;
 
   @Field(() => SecretScope)
   get scope(): SecretScope {

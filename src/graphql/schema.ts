@@ -5,7 +5,7 @@ import { buildSchemaSync, type ContainerType } from 'type-graphql';
 import { TokenResolver } from '../modules/token/token.resolver';
 import { AuditResolver } from '../modules/audit/audit.resolver';
 import { EnvironmentResolver } from '../modules/environment/environment.resolver';
-import { EffectiveSecretResolver, SecretResolver } from '../modules/secret/secret.resolver';
+import { EffectiveSecretResolver, SecretResolver, SecretVersionResolver } from '../modules/secret/secret.resolver';
 import { SpaceResolver } from '../modules/space/space.resolver';
 
 export const resolvers = [
@@ -13,6 +13,7 @@ export const resolvers = [
   SpaceResolver,
   SecretResolver,
   EffectiveSecretResolver,
+  SecretVersionResolver,
   TokenResolver,
   AuditResolver,
 ] as const;

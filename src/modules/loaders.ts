@@ -6,7 +6,21 @@ import { Environment, Space, type Secret } from '../entities';
 import type { AccessPolicy } from './access/access-policy';
 import { compareNames, resolveEffectiveSecrets, type ResolvedSecret } from './secret/resolution';
 import { placementKey, type Placement } from './placement';
-import { findSecretsInPlacements } from './secret/secret.repository';
+import { findSecretsInPlacements, findVersions, type VersionRow } from './secret/secret.repository';
+
+/** A placement as one actor sees it (no actor: shared secrets only). */
+export interface View extends Placement {
+  readonly actorId?: string | null;
+}
+
+const viewKey = (view: View) => `${placementKey(view)}/${view.actorId ?? ''}`;
+
+/** A page of one secret's versions: `first` of them, below version `below` (a cursor) or from the newest. */
+export interface VersionPage {
+  readonly secretId: string;
+  readonly first: number;
+  readonly below: number | null;
+}
 
 /*
  * Per-request reads for GraphQL. Batching: every nested list of a response is
@@ -57,25 +71,78 @@ export function createLoaders(db: DataSource, access: AccessPolicy, prepared: Qu
     return environmentIds.map((id) => groups.get(id) ?? []);
   });
 
-  /** Effective secrets of each placement; an environment alone yields its own secrets. */
-  const effectiveSecrets = new DataLoader<Placement, ResolvedSecret[], string>(
-    async (placements) => {
-      const visible = placements.filter((placement) => access.canSee(placement));
-      const environmentIds = [...new Set(visible.map((s) => s.environmentId))];
-      const spaceIds = [...new Set(visible.flatMap((s) => (s.spaceId ? [s.spaceId] : [])))];
-      const rows = visible.length ? await findSecretsInPlacements(prepared, environmentIds, spaceIds) : [];
-      const inherited = groupBy(rows, (s: Secret) => (s.spaceId === null ? s.environmentId : null));
-      const own = groupBy(rows, (s: Secret) => s.spaceId);
-      return placements.map((placement) =>
-        access.canSee(placement)
-          ? resolveEffectiveSecrets(
-              inherited.get(placement.environmentId) ?? [],
-              placement.spaceId ? (own.get(placement.spaceId) ?? []) : [],
-            )
+  /** Effective secrets of each view (a placement, for an actor or not); an environment alone yields its own secrets. */
+  const effectiveSecrets = new DataLoader<View, ResolvedSecret[], string>(
+    async (views) => {
+      const rows = await rowsByActor(views, (environmentIds, spaceIds, actorId) =>
+        findSecretsInPlacements(prepared, environmentIds, spaceIds, actorId),
+      );
+      return views.map((view) => {
+        if (!access.canSee(view)) return [];
+        const of = rows.get(view.actorId ?? null) ?? [];
+        return resolveEffectiveSecrets(
+          of.filter((s) => s.spaceId === null && s.environmentId === view.environmentId),
+          view.spaceId ? of.filter((s) => s.spaceId === view.spaceId) : [],
+          view.actorId ?? null,
+        );
+      });
+    },
+    { cacheKeyFn: viewKey },
+  );
+
+  /** Personal secrets placed exactly at each view's level (the environment's own, or the space's), of one actor or of all. */
+  const personalSecrets = new DataLoader<View, Secret[], string>(
+    async (views) => {
+      const rows = await rowsByActor(views, (environmentIds, spaceIds, actorId) =>
+        findSecretsInPlacements(prepared, environmentIds, spaceIds, actorId, true),
+      );
+      return views.map((view) =>
+        access.canSee(view)
+          ? (rows.get(view.actorId ?? null) ?? [])
+              .filter((s) => s.environmentId === view.environmentId && s.spaceId === view.spaceId)
+              .sort((a, b) => compareNames(a.name, b.name) || compareNames(a.actorId ?? '', b.actorId ?? ''))
           : [],
       );
     },
-    { cacheKeyFn: placementKey },
+    { cacheKeyFn: viewKey },
+  );
+
+  /** One statement per distinct actor among `views` (usually one), for the placements this token may see. */
+  async function rowsByActor(
+    views: readonly View[],
+    find: (environmentIds: string[], spaceIds: string[], actorId: string | null) => Promise<Secret[]>,
+  ): Promise<Map<string | null, Secret[]>> {
+    const byActor = groupBy(
+      views.filter((view) => access.canSee(view)),
+      (view) => view.actorId ?? '\u0000',
+    );
+    const found = new Map<string | null, Secret[]>();
+    await Promise.all(
+      [...byActor.values()].map(async (group) => {
+        const actorId = group[0].actorId ?? null;
+        const environmentIds = [...new Set(group.map((v) => v.environmentId))];
+        const spaceIds = [...new Set(group.flatMap((v) => (v.spaceId ? [v.spaceId] : [])))];
+        found.set(actorId, await find(environmentIds, spaceIds, actorId));
+      }),
+    );
+    return found;
+  }
+
+  /** Retained versions of each secret, newest first: one statement per distinct page shape, however many secrets. */
+  const versions = new DataLoader<VersionPage, VersionRow[], string>(
+    async (pages) => {
+      const groups = groupBy(pages, (page) => `${page.first}/${page.below ?? ''}`);
+      const found = new Map<string, VersionRow[]>();
+      await Promise.all(
+        [...groups.values()].map(async (group) => {
+          const { first, below } = group[0];
+          const rows = await findVersions(prepared, [...new Set(group.map((p) => p.secretId))], below, first + 1);
+          for (const [secretId, list] of groupBy(rows, (r) => r.secret_id)) found.set(`${secretId}/${first}/${below ?? ''}`, list);
+        }),
+      );
+      return pages.map((page) => found.get(`${page.secretId}/${page.first}/${page.below ?? ''}`) ?? []);
+    },
+    { cacheKeyFn: (page) => `${page.secretId}/${page.first}/${page.below ?? ''}` },
   );
 
   /** Every environment this token may see, sorted by name. */
@@ -87,7 +154,7 @@ export function createLoaders(db: DataSource, access: AccessPolicy, prepared: Qu
     return all.sort((a, b) => compareNames(a.name, b.name));
   };
 
-  return { environment, environments, space, spacesOfEnvironment, effectiveSecrets };
+  return { environment, environments, space, spacesOfEnvironment, effectiveSecrets, personalSecrets, versions };
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;

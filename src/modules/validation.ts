@@ -55,6 +55,18 @@ export const secretValueSchema = z.string({ error: 'must be a string' }).superRe
   if (bytes > MAX_VALUE_BYTES) return fail(`must be at most ${MAX_VALUE_BYTES} bytes of UTF-8 (got ${bytes})`);
 });
 
+/** Flatfile's actor ids (users, agents, guests: `us_ag_1a2b3c`): opaque, 1-128 printable ASCII characters, no spaces. */
+export const actorIdSchema = z
+  .string({ error: 'must be a string' })
+  .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces');
+
+/** A secret version number. */
+export const versionSchema = z
+  .number({ error: 'must be an integer' })
+  .int('must be an integer')
+  .min(1, 'must be 1 or more')
+  .max(2_147_483_647, 'is out of range');
+
 export const expectedVersionSchema = z
   .number({ error: 'must be an integer' })
   .int('must be an integer')

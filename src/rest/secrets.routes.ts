@@ -21,6 +21,7 @@ interface RestSecret {
   value?: string;
   environmentId: string;
   spaceId: string | null;
+  actorId: string | null;
   version: number;
 }
 
@@ -38,7 +39,7 @@ const writeBody = z
     environmentId: present('environmentId'),
     spaceId: z.unknown().optional(),
     expectedVersion: z.unknown().optional(),
-    actorId: z.unknown().optional(), // sent by @flatfile/api; actors are tokens here
+    actorId: z.unknown().optional(), // a personal secret of this actor (@flatfile/api sends it)
   })
   .strict();
 
@@ -61,6 +62,7 @@ const toRest = (secret: Secret, value?: string): RestSecret => ({
   ...(value === undefined ? {} : { value }),
   environmentId: secret.environmentId,
   spaceId: secret.spaceId,
+  actorId: secret.actorId,
   version: secret.version,
 });
 
@@ -78,14 +80,15 @@ export async function secretsRoutes(app: FastifyInstance, { container }: { conta
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(restErrorBody({ status: 404, code: 'NOT_FOUND', message: 'no such route' })));
 
-  /** The effective list of a placement, overrides applied, with values: for tokens that may read them. */
+  /** The effective list of a view, overrides (and with actorId personal values) applied, with values: for tokens that may read them. */
   app.get('/secrets', async (request: FastifyRequest, reply: FastifyReply) => {
     const query = parseShape(listQuery, request.query, 'query');
     const revealed = await secrets.revealEffective(contextOf(request), {
       environmentId: query.environmentId,
       spaceId: query.spaceId || undefined,
+      actorId: query.actorId || undefined,
     });
-    return reply.send({ data: revealed.map(({ secret, value }) => toRest(secret, value)) });
+    return reply.send({ data: revealed.map(({ resolved, value }) => toRest(resolved.secret, value)) });
   });
 
   /* HEAD would be a GET without its body: the same decryptions and audit rows for nothing. */
@@ -96,12 +99,13 @@ export async function secretsRoutes(app: FastifyInstance, { container }: { conta
       .send(restErrorBody({ status: 405, code: 'BAD_USER_INPUT', message: 'use GET to list secrets' })),
   );
 
-  /** Creates or replaces a value; answers with the value just sent. ADMIN only. */
+  /** Creates or replaces a value (with actorId, that actor's personal one); answers with the value just sent. ADMIN only. */
   app.post('/secrets', async (request: FastifyRequest, reply: FastifyReply) => {
     const body = parseShape(writeBody, request.body, 'body');
     const written = await secrets.upsert(contextOf(request).access, {
       environmentId: body.environmentId,
       spaceId: body.spaceId,
+      actorId: body.actorId || undefined,
       name: body.name,
       value: body.value,
       expectedVersion: body.expectedVersion,
@@ -109,7 +113,7 @@ export async function secretsRoutes(app: FastifyInstance, { container }: { conta
     return reply.send({ data: [toRest(written, body.value as string)] });
   });
 
-  /** Deletes one secret row by id; answers with its metadata. ADMIN only. */
+  /** Deletes one secret by id (restorable until purged); answers with its metadata. ADMIN only. */
   app.delete('/secrets/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const deleted = await secrets.delete(contextOf(request).access, request.params.id);
     return reply.send({ data: [toRest(deleted)] });

@@ -55,6 +55,11 @@ const fresh = {
   env: () => createEnvironment(app, `tmp-${randomUUID()}`),
   space: async () => createSpace(app, w.envA, `tmp-${randomUUID()}`),
   secret: async () => (await upsertSecret(app, { environmentId: w.envA, name: `TMP_${randomUUID()}`, value: 'v' })).id,
+  deleted: async () => {
+    const id = (await upsertSecret(app, { environmentId: w.envA, name: `TMP_${randomUUID()}`, value: 'v' })).id;
+    dataOf(await app.gql(`mutation($id: ID!) { deleteSecret(id: $id) }`, { id }));
+    return id;
+  },
   token: async () =>
     dataOf(await app.gql(`mutation { createApiToken(input: { name: "t", role: ADMIN }) { apiToken { id } } }`)).createApiToken
       .apiToken.id,
@@ -79,6 +84,11 @@ const operations: Operation[] = [
   { name: 'overrides.value via space A1', run: q(`query($id: ID!) { space(id: $id) { effectiveSecrets { overrides { value } } } }`, () => ({ id: w.spaceA1 })), field: 'space' },
   { name: 'upsertSecret', run: (as) => app.gql(`mutation($e: ID!) { upsertSecret(input: { environmentId: $e, name: "W", value: "v" }) { id } }`, { e: w.envA }, as) },
   { name: 'deleteSecret', run: async (as) => app.gql(`mutation($id: ID!) { deleteSecret(id: $id) }`, { id: await fresh.secret() }, as) },
+  { name: 'rollbackSecret', run: async (as) => app.gql(`mutation($id: ID!) { rollbackSecret(input: { id: $id, version: 1 }) { version } }`, { id: await fresh.secret() }, as) },
+  { name: 'restoreSecret', run: async (as) => app.gql(`mutation($id: ID!) { restoreSecret(id: $id) { version } }`, { id: await fresh.deleted() }, as) },
+  { name: 'destroySecret', run: async (as) => app.gql(`mutation($id: ID!) { destroySecret(id: $id) }`, { id: await fresh.secret() }, as) },
+  { name: 'deletedSecrets', run: q(`query($e: ID!) { deletedSecrets(environmentId: $e) { id } }`, () => ({ e: w.envA })) },
+  { name: 'secret value pinned to version 1 in A', run: q(`query($e: ID) { secret(name: "SHARED", environmentId: $e, version: 1) { value } }`, () => ({ e: w.envA })) },
   { name: 'createEnvironment', run: (as) => app.gql(`mutation($n: String!) { createEnvironment(input: { name: $n }) { id } }`, { n: `e-${randomUUID()}` }, as) },
   { name: 'deleteEnvironment', run: async (as) => app.gql(`mutation($id: ID!) { deleteEnvironment(id: $id) }`, { id: await fresh.env() }, as) },
   { name: 'createSpace', run: (as) => app.gql(`mutation($e: ID!, $n: String!) { createSpace(input: { environmentId: $e, name: $n }) { id } }`, { e: w.envA, n: `s-${randomUUID()}` }, as) },
@@ -113,6 +123,11 @@ const expected: Record<string, { admin: Outcome; listenerA: Outcome; listenerA1:
   'overrides.value via space A1': { admin: F, ...L('ok', 'ok', 'null') },
   upsertSecret: { admin: 'ok', ...L(F, F, F) },
   deleteSecret: { admin: 'ok', ...L(F, F, F) },
+  rollbackSecret: { admin: 'ok', ...L(F, F, F) },
+  restoreSecret: { admin: 'ok', ...L(F, F, F) },
+  destroySecret: { admin: 'ok', ...L(F, F, F) },
+  deletedSecrets: { admin: 'ok', ...L(F, F, F) },
+  'secret value pinned to version 1 in A': { admin: F, ...L('ok', 'ok', F) },
   createEnvironment: { admin: 'ok', ...L(F, F, F) },
   deleteEnvironment: { admin: 'ok', ...L(F, F, F) },
   createSpace: { admin: 'ok', ...L(F, F, F) },

@@ -124,9 +124,9 @@ describe('secrets(name)', () => {
 describe('effectiveSecrets()', () => {
   it("lists a space's effective secrets with provenance, sorted by name", async () => {
     await expect(client({ spaceId: space }).effectiveSecrets()).resolves.toEqual([
-      { name: 'ENV_ONLY', value: 'env-only', source: 'ENVIRONMENT', secret: { id: ids.envOnly, version: 1, scope: 'ENVIRONMENT' }, overrides: null },
-      { name: 'SHARED', value: 'from-space', source: 'SPACE', secret: { id: ids.sharedSpace, version: 1, scope: 'SPACE' }, overrides: { id: ids.sharedEnv } },
-      { name: 'SPACE_ONLY', value: 'space-only', source: 'SPACE', secret: { id: ids.spaceOnly, version: 1, scope: 'SPACE' }, overrides: null },
+      { name: 'ENV_ONLY', value: 'env-only', source: 'ENVIRONMENT', actorId: null, secret: { id: ids.envOnly, version: 1, scope: 'ENVIRONMENT' }, overrides: null },
+      { name: 'SHARED', value: 'from-space', source: 'SPACE', actorId: null, secret: { id: ids.sharedSpace, version: 1, scope: 'SPACE' }, overrides: { id: ids.sharedEnv } },
+      { name: 'SPACE_ONLY', value: 'space-only', source: 'SPACE', actorId: null, secret: { id: ids.spaceOnly, version: 1, scope: 'SPACE' }, overrides: null },
     ]);
   });
 

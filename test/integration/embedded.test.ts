@@ -90,3 +90,38 @@ it('writes a first ADMIN token to DATA_DIR when none is configured, and refuses 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('keeps history, rolls back, deletes and restores, and resolves personal values on PGlite too', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'ss-embedded-versions-'));
+  const server = await startServerProcess({ DATA_DIR: dir, SECRET_VERSIONS_KEPT: '3' }, await freePort());
+  try {
+    const env = ok(await gqlAt(server.url, `mutation { createEnvironment(input: { name: "history" }) { id } }`)).createEnvironment.id;
+    const space = ok(await gqlAt(server.url, `mutation($e: ID!) { createSpace(input: { environmentId: $e, name: "s" }) { id } }`, { e: env })).createSpace.id;
+    const upsert = `mutation($i: UpsertSecretInput!) { upsertSecret(input: $i) { id version } }`;
+    let id = '';
+    for (let i = 1; i <= 5; i++) id = ok(await gqlAt(server.url, upsert, { i: { environmentId: env, name: 'H', value: `h${i}` } })).upsertSecret.id;
+    ok(await gqlAt(server.url, upsert, { i: { environmentId: env, spaceId: space, name: 'H', value: 'h-space' } }));
+    ok(await gqlAt(server.url, upsert, { i: { environmentId: env, name: 'H', value: 'h-mine', actorId: 'us_ag_1' } }));
+    const reader = await listenerAt(server.url, env, space);
+    const value = async (vars: string) => ok(await gqlAt(server.url, `{ secret(name: "H"${vars}) { value overrideStale } }`, {}, reader)).secret;
+
+    expect(await value(', actorId: "us_ag_1"')).toEqual({ value: 'h-mine', overrideStale: true });
+    expect(await value('')).toEqual({ value: 'h-space', overrideStale: false });
+    const versions = ok(
+      await gqlAt(server.url, `query($e: ID!) { environment(id: $e) { secrets { versions { edges { node { version value } } } } } }`, { e: env }, reader),
+    ).environment.secrets[0].versions.edges.map((e: any) => e.node);
+    expect(versions).toEqual([
+      { version: 5, value: 'h5' },
+      { version: 4, value: 'h4' },
+      { version: 3, value: 'h3' },
+    ]);
+    expect(ok(await gqlAt(server.url, `mutation($id: ID!) { rollbackSecret(input: { id: $id, version: 3 }) { version } }`, { id })).rollbackSecret.version).toBe(6);
+    ok(await gqlAt(server.url, `mutation($id: ID!) { deleteSecret(id: $id) }`, { id }));
+    expect(ok(await gqlAt(server.url, `mutation($id: ID!) { restoreSecret(id: $id) { version } }`, { id })).restoreSecret.version).toBe(7);
+    const envOnly = ok(await gqlAt(server.url, `query($e: ID) { secret(name: "H", environmentId: $e) { value } }`, { e: env }, await listenerAt(server.url, env)));
+    expect(envOnly.secret.value).toBe('h3');
+  } finally {
+    expect(await server.stop('SIGTERM')).toBe(0);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

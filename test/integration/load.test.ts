@@ -131,7 +131,7 @@ it(`${WORKERS} connections of mixed load for ${SECONDS} s: no 5xx, no lost or to
 
   // every acknowledged write is what the database holds now, at its acknowledged version
   const rows = await app.sql<{ name: string; space_id: string | null; version: number }>(
-    `SELECT name, space_id, version FROM secret WHERE environment_id = $1`,
+    `SELECT name, space_id, version FROM secret WHERE environment_id = $1 AND deleted_at IS NULL`,
     [env],
   );
   const stored = new Map(rows.map((r) => [`${r.name}@${r.space_id ? 'space' : 'env'}`, r.version]));

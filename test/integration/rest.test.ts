@@ -89,13 +89,13 @@ describe('POST and DELETE /v1/secrets', () => {
     const created = await rest('POST', '/v1/secrets', ADMIN_TOKEN, { name: 'NEW', value: 'new-value', environmentId: env, spaceId: space });
     expect(created.status).toBe(200);
     expect(created.body.data).toEqual([
-      { id: expect.any(String), name: 'NEW', value: 'new-value', environmentId: env, spaceId: space, version: 1 },
+      { id: expect.any(String), name: 'NEW', value: 'new-value', environmentId: env, spaceId: space, actorId: null, version: 1 },
     ]);
     const again = await rest('POST', '/v1/secrets', ADMIN_TOKEN, { name: 'NEW', value: 'newer', environmentId: env, spaceId: space });
     expect(again.body.data[0]).toMatchObject({ id: created.body.data[0].id, version: 2, value: 'newer' });
     const deleted = await rest('DELETE', `/v1/secrets/${created.body.data[0].id}`);
     expect(deleted.status).toBe(200);
-    expect(deleted.body.data).toEqual([{ id: created.body.data[0].id, name: 'NEW', environmentId: env, spaceId: space, version: 2 }]);
+    expect(deleted.body.data).toEqual([{ id: created.body.data[0].id, name: 'NEW', environmentId: env, spaceId: space, actorId: null, version: 2 }]);
     expect((await rest('DELETE', `/v1/secrets/${created.body.data[0].id}`)).status).toBe(404);
   });
 

@@ -159,10 +159,19 @@ describe('deleteSecret', () => {
     expect(errorCode(again)).toBe('NOT_FOUND');
   });
 
-  it('a recreated name starts again at version 1', async () => {
+  it('a name written again after a delete revives the same secret at its next version (DESIGN §11)', async () => {
     const { id } = await upsertSecret(app, { environmentId: env, name: 'AGAIN', value: 'v' });
     await upsertSecret(app, { environmentId: env, name: 'AGAIN', value: 'v2' });
     await app.gql(`mutation($id: ID!) { deleteSecret(id: $id) }`, { id });
-    expect((await upsertSecret(app, { environmentId: env, name: 'AGAIN', value: 'v3' })).version).toBe(1);
+    expect(await upsertSecret(app, { environmentId: env, name: 'AGAIN', value: 'v3' })).toMatchObject({ id, version: 3 });
+  });
+
+  it('after destroySecret the name starts again at version 1, as a new secret', async () => {
+    const { id } = await upsertSecret(app, { environmentId: env, name: 'ANEW', value: 'v' });
+    await upsertSecret(app, { environmentId: env, name: 'ANEW', value: 'v2' });
+    expect(dataOf(await app.gql(`mutation($id: ID!) { destroySecret(id: $id) }`, { id })).destroySecret).toBe(id);
+    const fresh = await upsertSecret(app, { environmentId: env, name: 'ANEW', value: 'v3' });
+    expect(fresh.version).toBe(1);
+    expect(fresh.id).not.toBe(id);
   });
 });

@@ -35,6 +35,7 @@ describe('loadConfig', () => {
       gcpKms: { keyName: undefined, endpoint: undefined },
       environmentKeyCache: { ttlMs: 5 * 60 * 1000, max: 10_000 },
       limits: { maxValuesPerRequest: 5_000, maxConcurrentPerToken: 64 },
+      secrets: { versionsKept: 20, deletedRetentionDays: 30, purgeIntervalMs: 3_600_000 },
       dbPoolSize: 10,
       maxBodyBytes: 1024 * 1024,
       shutdownGraceMs: 10_000,

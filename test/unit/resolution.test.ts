@@ -1,25 +1,37 @@
 import { randomInt, randomUUID } from 'node:crypto';
 
 import { Secret, SecretScope } from '../../src/entities';
-import { compareNames, resolveEffectiveSecrets, resolveSecret } from '../../src/modules/secret/resolution';
+import { compareNames, resolveEffectiveSecrets, resolveSecret, shadowedBy } from '../../src/modules/secret/resolution';
 
 const environmentId = randomUUID();
 const spaceId = randomUUID();
 
-function secret(name: string, space: string | null = null): Secret {
+function secret(name: string, space: string | null = null, actorId: string | null = null): Secret {
   const s = new Secret();
   s.id = randomUUID();
   s.environmentId = environmentId;
   s.spaceId = space;
+  s.actorId = actorId;
   s.name = name;
   s.version = 1;
+  s.shadowedId = null;
+  s.shadowedVersion = null;
   return s;
 }
+
+/** Records that `over` was written while it shadowed `under` (as a write does). */
+function writtenOver(over: Secret, under: Secret): Secret {
+  over.shadowedId = under.id;
+  over.shadowedVersion = under.version;
+  return over;
+}
+
+const plain = { overrideStale: false, actorId: null };
 
 describe('resolveEffectiveSecrets', () => {
   const envOnly = secret('ENV_ONLY');
   const envShadowed = secret('SHARED');
-  const spaceOverride = secret('SHARED', spaceId);
+  const spaceOverride = writtenOver(secret('SHARED', spaceId), envShadowed);
   const spaceOnly = secret('SPACE_ONLY', spaceId);
   const resolved = resolveEffectiveSecrets([envOnly, envShadowed], [spaceOverride, spaceOnly]);
   const byName = (name: string) => resolved.find((r) => r.name === name);
@@ -29,11 +41,11 @@ describe('resolveEffectiveSecrets', () => {
   });
 
   it('an environment-only name comes from the ENVIRONMENT and overrides nothing', () => {
-    expect(byName('ENV_ONLY')).toEqual({ name: 'ENV_ONLY', source: SecretScope.ENVIRONMENT, secret: envOnly, overrides: null });
+    expect(byName('ENV_ONLY')).toEqual({ name: 'ENV_ONLY', source: SecretScope.ENVIRONMENT, secret: envOnly, overrides: null, ...plain });
   });
 
   it('a space-only name comes from the SPACE and overrides nothing', () => {
-    expect(byName('SPACE_ONLY')).toEqual({ name: 'SPACE_ONLY', source: SecretScope.SPACE, secret: spaceOnly, overrides: null });
+    expect(byName('SPACE_ONLY')).toEqual({ name: 'SPACE_ONLY', source: SecretScope.SPACE, secret: spaceOnly, overrides: null, ...plain });
   });
 
   it('an overridden name comes from the SPACE row and points at the environment row it shadows', () => {
@@ -45,8 +57,8 @@ describe('resolveEffectiveSecrets', () => {
 
   it("with no space secrets it is the environment's own view", () => {
     expect(resolveEffectiveSecrets([envShadowed, envOnly])).toEqual([
-      { name: 'ENV_ONLY', source: SecretScope.ENVIRONMENT, secret: envOnly, overrides: null },
-      { name: 'SHARED', source: SecretScope.ENVIRONMENT, secret: envShadowed, overrides: null },
+      { name: 'ENV_ONLY', source: SecretScope.ENVIRONMENT, secret: envOnly, overrides: null, ...plain },
+      { name: 'SHARED', source: SecretScope.ENVIRONMENT, secret: envShadowed, overrides: null, ...plain },
     ]);
   });
 
@@ -119,12 +131,12 @@ describe('compareNames', () => {
 
 describe('resolveSecret', () => {
   const envShared = secret('SHARED');
-  const spaceShared = secret('SHARED', spaceId);
+  const spaceShared = writtenOver(secret('SHARED', spaceId), envShared);
   const envOnly = secret('ENV_ONLY');
   const spaceOnly = secret('SPACE_ONLY', spaceId);
 
   it("prefers the space's row and reports the environment row it overrides, in any order", () => {
-    const expected = { name: 'SHARED', source: SecretScope.SPACE, secret: spaceShared, overrides: envShared };
+    const expected = { name: 'SHARED', source: SecretScope.SPACE, secret: spaceShared, overrides: envShared, ...plain };
     expect(resolveSecret('SHARED', [envShared, spaceShared])).toEqual(expected);
     expect(resolveSecret('SHARED', [spaceShared, envShared])).toEqual(expected);
   });
@@ -135,6 +147,7 @@ describe('resolveSecret', () => {
       source: SecretScope.ENVIRONMENT,
       secret: envOnly,
       overrides: null,
+      ...plain,
     });
   });
 
@@ -144,6 +157,7 @@ describe('resolveSecret', () => {
       source: SecretScope.SPACE,
       secret: spaceOnly,
       overrides: null,
+      ...plain,
     });
   });
 
@@ -161,5 +175,88 @@ describe('resolveSecret', () => {
     for (const effective of resolveEffectiveSecrets(environment, space)) {
       expect(resolveSecret(effective.name, [...environment, ...space])).toEqual(effective);
     }
+  });
+});
+
+describe('personal values: (S, A), (E, A), (S), (E), first present wins (DESIGN §10)', () => {
+  const ACTOR = 'us_ag_1a2b3c';
+  const rows = {
+    SA: secret('N', spaceId, ACTOR),
+    EA: secret('N', null, ACTOR),
+    S: secret('N', spaceId),
+    E: secret('N'),
+  };
+  type Candidate = keyof typeof rows;
+  const ORDER: Candidate[] = ['SA', 'EA', 'S', 'E'];
+  const subsets = Array.from({ length: 16 }, (_, mask) => ORDER.filter((_, i) => mask & (1 << i)));
+  const cases = subsets.flatMap((present) =>
+    [true, false].flatMap((withActor) => [true, false].map((withSpace) => [present, withActor, withSpace] as const)),
+  );
+
+  it.each(cases)('present %j, actor %s, space %s', (present, withActor, withSpace) => {
+    /* A view without a space never holds space rows; without an actor, personal rows still come from the database only for that actor. */
+    const inView = present.filter((c) => withSpace || !c.startsWith('S'));
+    const candidates = inView.map((c) => rows[c]);
+    const eligible = ORDER.filter((c) => inView.includes(c) && (withActor || !c.endsWith('A')));
+    const result = resolveSecret('N', candidates, withActor ? ACTOR : null);
+    if (eligible.length === 0) return expect(result).toBeUndefined();
+    expect(result?.secret).toBe(rows[eligible[0]]);
+    expect(result?.overrides ?? null).toBe(eligible[1] ? rows[eligible[1]] : null);
+    expect(result?.actorId).toBe(eligible[0].endsWith('A') ? ACTOR : null);
+    expect(result?.source).toBe(eligible[0].startsWith('S') ? SecretScope.SPACE : SecretScope.ENVIRONMENT);
+    expect(resolveEffectiveSecrets(
+      candidates.filter((c) => c.spaceId === null),
+      candidates.filter((c) => c.spaceId !== null),
+      withActor ? ACTOR : null,
+    )).toEqual([result]);
+  });
+
+  it("never lets another actor's personal row take part", () => {
+    const theirs = secret('N', spaceId, 'someone_else');
+    const shared = secret('N');
+    expect(resolveSecret('N', [theirs, shared], ACTOR)?.secret).toBe(shared);
+    expect(resolveSecret('N', [theirs], ACTOR)).toBeUndefined();
+    expect(resolveSecret('N', [theirs], null)).toBeUndefined();
+  });
+});
+
+describe('overrideStale', () => {
+  it('is false when the row underneath is the one recorded at the write', () => {
+    const under = secret('N');
+    const over = writtenOver(secret('N', spaceId), under);
+    expect(resolveSecret('N', [under, over])?.overrideStale).toBe(false);
+  });
+
+  it('is true once the row underneath has a new version', () => {
+    const under = secret('N');
+    const over = writtenOver(secret('N', spaceId), under);
+    under.version = 2;
+    expect(resolveSecret('N', [under, over])?.overrideStale).toBe(true);
+  });
+
+  it('is true when a row appeared underneath, or the recorded one is gone', () => {
+    const appeared = secret('N');
+    expect(resolveSecret('N', [appeared, secret('N', spaceId)])?.overrideStale).toBe(true);
+    const gone = writtenOver(secret('N', spaceId), secret('N'));
+    expect(resolveSecret('N', [gone])?.overrideStale).toBe(true);
+  });
+
+  it('is true when another row replaced the recorded one underneath', () => {
+    const original = secret('N');
+    const over = writtenOver(secret('N', spaceId, 'a'), original);
+    const replacement = secret('N', spaceId);
+    expect(resolveSecret('N', [original, over, replacement], 'a')?.overrideStale).toBe(true);
+  });
+});
+
+describe('shadowedBy: what a write records', () => {
+  it('is the next candidate below the written row in its own placement', () => {
+    const E = secret('N');
+    const S = secret('N', spaceId);
+    const EA = secret('N', null, 'a');
+    expect(shadowedBy({ spaceId, actorId: 'a' }, [E, S, EA])).toBe(EA);
+    expect(shadowedBy({ spaceId: null, actorId: 'a' }, [E])).toBe(E);
+    expect(shadowedBy({ spaceId, actorId: null }, [E, EA])).toBe(E);
+    expect(shadowedBy({ spaceId: null, actorId: null }, [EA])).toBeNull();
   });
 });

@@ -33,6 +33,12 @@ const tripwire = (name: string): any =>
   });
 
 const NOT_COMMANDS: Record<string, Record<string, string>> = {
+  SecretService: {
+    rewrite: 'private helper of rollback and restore, after their assertions',
+    commitVersion: 'private helper of the writes, after their assertions',
+    record: 'private helper of the writes, after their assertions',
+    withRetries: 'private helper of the writes, after their assertions',
+  },
   TokenService: {
     authenticate: 'the door itself: it is what makes a caller out of credentials',
     authenticateToken: 'the door itself, for a session cookie',
@@ -99,7 +105,7 @@ it.each(commands)('%s refuses to run without a caller, before touching anything'
 
 /* What each command needs; anything not listed here is a management command (MANAGE). */
 const OPEN_TO_ANY_CALLER = new Set(['SecretService.resolve', 'SecretService.effectiveIn', 'TokenService.viewer']);
-const READS_VALUES = new Set(['SecretService.reveal', 'SecretService.revealEffective']);
+const READS_VALUES = new Set(['SecretService.reveal', 'SecretService.revealVersion', 'SecretService.revealEffective']);
 
 it.each(commands)('%s refuses a caller without the capability it needs, before touching anything', async (name, service, method) => {
   if (OPEN_TO_ANY_CALLER.has(name)) return; // metadata reads: any caller, narrowed to its binding by the policy

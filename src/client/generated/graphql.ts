@@ -12,19 +12,22 @@ export type SecretScope =
 export type EffectiveSecretsQueryVariables = Exact<{
   environmentId?: string | null | undefined;
   spaceId?: string | null | undefined;
+  actorId?: string | null | undefined;
 }>;
 
 
-export type EffectiveSecretsQuery = { effectiveSecrets: Array<{ name: string, value: string, source: SecretScope, secret: { id: string, version: number, scope: SecretScope }, overrides: { id: string } | null }> };
+export type EffectiveSecretsQuery = { effectiveSecrets: Array<{ name: string, value: string, source: SecretScope, actorId: string | null, secret: { id: string, version: number, scope: SecretScope }, overrides: { id: string } | null }> };
 
 export type SecretValueQueryVariables = Exact<{
   name: string;
   environmentId?: string | null | undefined;
   spaceId?: string | null | undefined;
+  actorId?: string | null | undefined;
+  version?: number | null | undefined;
 }>;
 
 
-export type SecretValueQuery = { secret: { name: string, value: string, source: SecretScope, secret: { id: string, version: number } } };
+export type SecretValueQuery = { secret: { name: string, value: string, source: SecretScope, actorId: string | null, secret: { id: string, version: number } } };
 
 export class TypedDocumentString<TResult, TVariables>
   extends String
@@ -46,11 +49,16 @@ export class TypedDocumentString<TResult, TVariables>
 }
 
 export const EffectiveSecretsDocument = new TypedDocumentString(`
-    query EffectiveSecrets($environmentId: ID, $spaceId: ID) {
-  effectiveSecrets(environmentId: $environmentId, spaceId: $spaceId) {
+    query EffectiveSecrets($environmentId: ID, $spaceId: ID, $actorId: String) {
+  effectiveSecrets(
+    environmentId: $environmentId
+    spaceId: $spaceId
+    actorId: $actorId
+  ) {
     name
     value
     source
+    actorId
     secret {
       id
       version
@@ -63,11 +71,18 @@ export const EffectiveSecretsDocument = new TypedDocumentString(`
 }
     `) as unknown as TypedDocumentString<EffectiveSecretsQuery, EffectiveSecretsQueryVariables>;
 export const SecretValueDocument = new TypedDocumentString(`
-    query SecretValue($name: String!, $environmentId: ID, $spaceId: ID) {
-  secret(name: $name, environmentId: $environmentId, spaceId: $spaceId) {
+    query SecretValue($name: String!, $environmentId: ID, $spaceId: ID, $actorId: String, $version: Int) {
+  secret(
+    name: $name
+    environmentId: $environmentId
+    spaceId: $spaceId
+    actorId: $actorId
+    version: $version
+  ) {
     name
     value
     source
+    actorId
     secret {
       id
       version

@@ -1,10 +1,12 @@
 import { AuditAction, type Secret, type SecretScope } from '../../entities';
 
+/** Flatfile's event topics for secrets. */
+export type SecretTopic = 'secret:created' | 'secret:updated' | 'secret:deleted';
+
 /** Who acted: a token, or (null) the CLI and start-up tasks. */
 export interface Actor {
   readonly tokenId: string | null;
 }
-
 
 /** One audit record as services hand it over; never a value, a key or a token. */
 export interface AuditRecord {
@@ -19,7 +21,10 @@ export interface AuditRecord {
   readonly source?: SecretScope | null;
   readonly subjectTokenId?: string | null;
   readonly webhookId?: string | null;
+  /** Secret changes: the spaces whose effective value of the name changed (DESIGN §12). */
   readonly affectedSpaceIds?: readonly string[] | null;
+  /** Secret changes: Flatfile's topic, as the writer saw the change. */
+  readonly topic?: SecretTopic | null;
   /** AUDIT_PRUNED: the range dropped. */
   readonly firstAt?: Date | null;
   readonly lastAt?: Date | null;
@@ -31,6 +36,7 @@ export function secretRecord(action: AuditAction, actor: Actor, secret: Secret):
     tokenId: actor.tokenId,
     environmentId: secret.environmentId,
     spaceId: secret.spaceId,
+    actorId: secret.actorId ?? null,
     secretId: secret.id,
     secretName: secret.name,
     secretVersion: secret.version,

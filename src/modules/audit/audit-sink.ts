@@ -13,7 +13,7 @@ import type { Logger } from '../../logger';
 export const SINK_COLUMNS = `seq::text AS seq, id, at, action, token_id AS "tokenId", environment_id AS "environmentId",
   space_id AS "spaceId", actor_id AS "actorId", secret_id AS "secretId", secret_name AS "secretName",
   secret_version AS "secretVersion", source, subject_token_id AS "subjectTokenId", webhook_id AS "webhookId",
-  xid::text AS xid, affected_space_ids AS "affectedSpaceIds", count, first_at AS "firstAt", last_at AS "lastAt"`;
+  xid::text AS xid, affected_space_ids AS "affectedSpaceIds", topic, count, first_at AS "firstAt", last_at AS "lastAt"`;
 
 export type AuditSinkRow = Record<string, unknown>;
 

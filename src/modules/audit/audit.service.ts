@@ -49,14 +49,14 @@ const DEFAULT_OPTIONS: AuditOptions = { reads: 'each', coalesceSeconds: 60 };
 const insertSql = (changes: boolean, returning: boolean) => `
   INSERT INTO audit_event
     (id, xid, action, token_id, environment_id, space_id, actor_id, secret_id, secret_name, secret_version, source,
-     subject_token_id, webhook_id, affected_space_ids, first_at, last_at)
+     subject_token_id, webhook_id, affected_space_ids, topic, first_at, last_at)
   SELECT gen_random_uuid(), ${changes ? 'pg_current_xact_id()' : 'NULL'}, r.action, r."tokenId", r."environmentId",
          r."spaceId", r."actorId", r."secretId", r."secretName", r."secretVersion", r.source, r."subjectTokenId",
-         r."webhookId", r."affectedSpaceIds", r."firstAt", r."lastAt"
+         r."webhookId", r."affectedSpaceIds", r.topic, r."firstAt", r."lastAt"
     FROM jsonb_to_recordset($1::jsonb) AS r (
       action varchar, "tokenId" uuid, "environmentId" uuid, "spaceId" uuid, "actorId" text, "secretId" uuid,
       "secretName" text, "secretVersion" int, source varchar, "subjectTokenId" uuid, "webhookId" uuid,
-      "affectedSpaceIds" uuid[], "firstAt" timestamptz, "lastAt" timestamptz)
+      "affectedSpaceIds" uuid[], topic varchar, "firstAt" timestamptz, "lastAt" timestamptz)
   ${returning ? `RETURNING ${SINK_COLUMNS}` : ''}`;
 
 /** $1 value-read records as one JSON document, without a sink: what every audited read writes by default. */

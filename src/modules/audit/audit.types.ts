@@ -1,15 +1,7 @@
 import { Field, ObjectType } from 'type-graphql';
 
 import { AuditEvent } from '../../entities';
-
-@ObjectType()
-export class PageInfo {
-  @Field()
-  hasNextPage!: boolean;
-
-  @Field(() => String, { nullable: true })
-  endCursor!: string | null;
-}
+import { PageInfo } from '../pagination';
 
 @ObjectType()
 export class AuditEventEdge {

@@ -6,7 +6,7 @@ import type { RequestContext } from '../request/request-context';
 import { Requires } from '../access/requires';
 import { listCost } from '../cost';
 import { EffectiveSecret } from '../secret/secret.types';
-import { check, idSchema } from '../validation';
+import { actorIdSchema, check, checkOptional, idSchema } from '../validation';
 import type { EnvironmentService } from './environment.service';
 import { CreateEnvironmentInput } from './environment.types';
 
@@ -41,14 +41,35 @@ export class EnvironmentResolver {
     return loaders.spacesOfEnvironment.load(environment.id);
   }
 
-  @FieldResolver(() => [Secret], { description: 'Environment-level secrets, sorted by name.', complexity: listCost })
+  @FieldResolver(() => [Secret], { description: 'Shared environment-level secrets, sorted by name.', complexity: listCost })
   async secrets(@Root() environment: Environment, @Ctx() { loaders }: RequestContext): Promise<Secret[]> {
     const effective = await loaders.effectiveSecrets.load({ environmentId: environment.id, spaceId: null });
     return effective.map((e) => e.secret);
   }
 
-  @FieldResolver(() => [EffectiveSecret], { description: 'What a listener bound to this environment sees.', complexity: listCost })
-  effectiveSecrets(@Root() environment: Environment, @Ctx() { loaders }: RequestContext): Promise<EffectiveSecret[]> {
-    return loaders.effectiveSecrets.load({ environmentId: environment.id, spaceId: null });
+  @FieldResolver(() => [EffectiveSecret], {
+    description: 'What a listener bound to this environment sees; with actorId, as that actor (its personal values first).',
+    complexity: listCost,
+  })
+  effectiveSecrets(
+    @Root() environment: Environment,
+    @Arg('actorId', () => String, { nullable: true }) actorId: string | null,
+    @Ctx() { loaders }: RequestContext,
+  ): Promise<EffectiveSecret[]> {
+    return loaders.effectiveSecrets.load({ environmentId: environment.id, spaceId: null, actorId: actorOf(actorId) });
+  }
+
+  @FieldResolver(() => [Secret], {
+    description: "Personal secrets at environment level, of one actor or (without actorId) of every actor, sorted by name.",
+    complexity: listCost,
+  })
+  personalSecrets(
+    @Root() environment: Environment,
+    @Arg('actorId', () => String, { nullable: true }) actorId: string | null,
+    @Ctx() { loaders }: RequestContext,
+  ): Promise<Secret[]> {
+    return loaders.personalSecrets.load({ environmentId: environment.id, spaceId: null, actorId: actorOf(actorId) });
   }
 }
+
+const actorOf = (actorId: string | null) => checkOptional(actorIdSchema, 'actorId', actorId) ?? null;

@@ -89,7 +89,53 @@ async function keysOf(deps: KeyRotationDeps, environmentId: string, versions: re
   return keys;
 }
 
-/** Re-wraps up to `limit` lockable DEKs still under an old version; returns how many moved. */
+/*
+ * Data keys live with each secret's current version (`secret`) and with its
+ * retained versions (`secret_version`); a DEK is bound to (secret id,
+ * environment id), the same for every version of a secret.
+ */
+interface DataKeyTable {
+  /** Selects lockable rows still under an old key version: $1 environment, $2 target version, $3 limit. */
+  readonly select: string;
+  /** Writes the re-wrapped DEKs: $1 environment, $2 target version, $3 row keys…, last: the DEKs. */
+  readonly update: string;
+  readonly keysOf: (rows: DataKeyRow[]) => unknown[][];
+  readonly remaining: string;
+}
+
+interface DataKeyRow {
+  secret_id: string;
+  version?: number;
+  wrapped_dek: Buffer;
+}
+
+const DATA_KEY_TABLES: readonly DataKeyTable[] = [
+  {
+    select: `SELECT id AS secret_id, wrapped_dek FROM secret WHERE environment_id = $1 AND key_version < $2 LIMIT $3 FOR UPDATE SKIP LOCKED`,
+    update: `WITH moved AS (
+         UPDATE secret s SET wrapped_dek = u.wrapped_dek, key_version = $2
+           FROM unnest($3::uuid[], $4::bytea[]) AS u (id, wrapped_dek)
+          WHERE s.id = u.id AND s.environment_id = $1
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM moved`,
+    keysOf: (rows) => [rows.map((r) => r.secret_id)],
+    remaining: `SELECT count(*)::int AS n FROM secret WHERE environment_id = $1 AND key_version < $2`,
+  },
+  {
+    select: `SELECT secret_id, version, wrapped_dek FROM secret_version WHERE environment_id = $1 AND key_version < $2
+              LIMIT $3 FOR UPDATE SKIP LOCKED`,
+    update: `WITH moved AS (
+         UPDATE secret_version v SET wrapped_dek = u.wrapped_dek, key_version = $2
+           FROM unnest($3::uuid[], $4::int[], $5::bytea[]) AS u (secret_id, version, wrapped_dek)
+          WHERE v.secret_id = u.secret_id AND v.version = u.version AND v.environment_id = $1
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM moved`,
+    keysOf: (rows) => [rows.map((r) => r.secret_id), rows.map((r) => r.version)],
+    remaining: `SELECT count(*)::int AS n FROM secret_version WHERE environment_id = $1 AND key_version < $2`,
+  },
+];
+
+/** Re-wraps up to `limit` lockable DEKs still under an old version, current versions first; returns how many moved. */
 async function rewrapBatch(deps: KeyRotationDeps, environmentId: string, target: number, limit: number) {
   const versionRows: { version: number }[] = await deps.db.query(
     `SELECT version FROM environment_key WHERE environment_id = $1 AND version <= $2`,
@@ -98,37 +144,28 @@ async function rewrapBatch(deps: KeyRotationDeps, environmentId: string, target:
   /* Keys are fetched (cached, or one provider call) before the transaction, so no lock waits on a provider. */
   const keys = await keysOf(deps, environmentId, versionRows.map((r) => r.version));
   const toKey = keys.get(target)!;
-  return deps.db.transaction(async (em) => {
-    const rows: { id: string; wrapped_dek: Buffer }[] = await em.query(
-      `SELECT id, wrapped_dek FROM secret
-        WHERE environment_id = $1 AND key_version < $2
-        LIMIT $3 FOR UPDATE SKIP LOCKED`,
-      [environmentId, target, limit],
-    );
-    if (rows.length === 0) return 0;
-    const rewrapped = rows.map((row) => {
-      const owner = { secretId: row.id, environmentId };
-      try {
-        /* The blob's header, not the column, names the key that wrapped it (as on reads). */
-        const fromKey = keys.get(dekKeyVersion(row.wrapped_dek));
-        if (!fromKey) throw new DecryptionFailedError();
-        return rewrapDek(row.wrapped_dek, owner, fromKey, toKey, target);
-      } catch (error) {
-        if (!isAppError(error)) throw error;
-        throw new DecryptionFailedError(`the data key of secret ${row.id} failed authentication; nothing was changed`);
-      }
+  for (const table of DATA_KEY_TABLES) {
+    const moved = await deps.db.transaction(async (em) => {
+      const rows: DataKeyRow[] = await em.query(table.select, [environmentId, target, limit]);
+      if (rows.length === 0) return 0;
+      const rewrapped = rows.map((row) => {
+        const owner = { secretId: row.secret_id, environmentId };
+        try {
+          /* The blob's header, not the column, names the key that wrapped it (as on reads). */
+          const fromKey = keys.get(dekKeyVersion(row.wrapped_dek));
+          if (!fromKey) throw new DecryptionFailedError();
+          return rewrapDek(row.wrapped_dek, owner, fromKey, toKey, target);
+        } catch (error) {
+          if (!isAppError(error)) throw error;
+          throw new DecryptionFailedError(`a data key of secret ${row.secret_id} failed authentication; nothing was changed`);
+        }
+      });
+      const [result]: { n: number }[] = await em.query(table.update, [environmentId, target, ...table.keysOf(rows), rewrapped]);
+      return result.n;
     });
-    const [moved]: { n: number }[] = await em.query(
-      `WITH moved AS (
-         UPDATE secret s SET wrapped_dek = u.wrapped_dek, key_version = $2
-           FROM unnest($3::uuid[], $4::bytea[]) AS u (id, wrapped_dek)
-          WHERE s.id = u.id AND s.environment_id = $1
-         RETURNING 1)
-       SELECT count(*)::int AS n FROM moved`,
-      [environmentId, target, rows.map((r) => r.id), rewrapped],
-    );
-    return moved.n;
-  });
+    if (moved > 0) return moved;
+  }
+  return 0;
 }
 
 /** Deletes the old versions, or returns undefined when a data key still uses one. */
@@ -147,17 +184,19 @@ async function retireOldVersions(deps: KeyRotationDeps, actor: Actor, environmen
       return gone.map((r) => r.version);
     });
   } catch (error) {
-    if (constraintViolation(error)?.constraint === 'secret_key_version_fkey') return undefined;
+    const constraint = constraintViolation(error)?.constraint;
+    if (constraint === 'secret_key_version_fkey' || constraint === 'secret_version_key_version_fkey') return undefined;
     throw error;
   }
 }
 
 const remainingOnOldVersions = async (deps: KeyRotationDeps, environmentId: string, target: number) => {
-  const [row]: { n: number }[] = await deps.db.query(
-    `SELECT count(*)::int AS n FROM secret WHERE environment_id = $1 AND key_version < $2`,
-    [environmentId, target],
-  );
-  return row.n;
+  let remaining = 0;
+  for (const table of DATA_KEY_TABLES) {
+    const [row]: { n: number }[] = await deps.db.query(table.remaining, [environmentId, target]);
+    remaining += row.n;
+  }
+  return remaining;
 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

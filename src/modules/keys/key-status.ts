@@ -26,7 +26,9 @@ export async function readKeyStatus(
     );
   const dataKeys: { environment_id: string; key_version: number; count: number }[] = await db.query(
     `SELECT environment_id, key_version, count(*)::int AS count
-       FROM secret GROUP BY environment_id, key_version ORDER BY environment_id, key_version`,
+       FROM (SELECT environment_id, key_version FROM secret
+             UNION ALL SELECT environment_id, key_version FROM secret_version) k
+      GROUP BY environment_id, key_version ORDER BY environment_id, key_version`,
   );
 
   const dataKeysOf = new Map<string, { keyVersion: number; count: number }[]>();

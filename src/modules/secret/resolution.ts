@@ -1,13 +1,17 @@
 import { SecretScope, type Secret } from '../../entities';
 
-/** A name as a space (or an environment) sees it, with where its value comes from. */
+/** A name as a view (a space or an environment, for an actor or not) sees it, with where its value comes from. */
 export interface ResolvedSecret {
   readonly name: string;
   readonly source: SecretScope;
   /** The row that supplies the value. */
   readonly secret: Secret;
-  /** The environment secret this one shadows, if any. */
+  /** The row that would supply the value if this one did not exist (the next candidate). */
   readonly overrides: Secret | null;
+  /** `overrides` differs from what the supplying row shadowed when it was written (DESIGN §11). */
+  readonly overrideStale: boolean;
+  /** Set when a personal value supplies it. */
+  readonly actorId: string | null;
 }
 
 /** Code-point order, independent of any database collation. */
@@ -23,36 +27,88 @@ export function compareNames(a: string, b: string): number {
   return a.length - b.length;
 }
 
+/*
+ * DESIGN §2 and §10, the one place of these rules. For a view (E, S, A) the
+ * candidates of a name rank: (S, A) personal in the space, (E, A) personal
+ * in the environment, (S) shared in the space, (E) shared in the
+ * environment; first present wins, and the next one is what it overrides.
+ * A personal value is set deliberately for one actor, so it wins over what
+ * is shared; within each kind the space is the more specific. Without an
+ * actor only shared rows take part; another actor's rows never do.
+ */
+const NOT_A_CANDIDATE = -1;
+
+/** The rank of a row in a view for `actorId` (0 wins), or NOT_A_CANDIDATE. */
+export function rankOf(secret: Pick<Secret, 'spaceId' | 'actorId'>, actorId: string | null): number {
+  const inSpace = (secret.spaceId ?? null) !== null;
+  const owner = secret.actorId ?? null;
+  if (owner === null) return inSpace ? 2 : 3;
+  if (actorId !== null && owner === actorId) return inSpace ? 0 : 1;
+  return NOT_A_CANDIDATE;
+}
+
+/** The rows of one name in precedence order, for `actorId` (others' personal rows dropped). */
+function ranked(candidates: readonly Secret[], actorId: string | null): Secret[] {
+  return candidates
+    .map((secret) => ({ secret, rank: rankOf(secret, actorId) }))
+    .filter((c) => c.rank !== NOT_A_CANDIDATE)
+    .sort((a, b) => a.rank - b.rank)
+    .map((c) => c.secret);
+}
+
+const sameRow = (a: { id: string; version: number } | null, id: string | null, version: number | null) =>
+  a === null ? id === null : a.id === id && a.version === version;
+
+function resolved(winner: Secret, overrides: Secret | null): ResolvedSecret {
+  return {
+    name: winner.name,
+    source: winner.spaceId === null ? SecretScope.ENVIRONMENT : SecretScope.SPACE,
+    secret: winner,
+    overrides,
+    overrideStale: !sameRow(overrides, winner.shadowedId ?? null, winner.shadowedVersion ?? null),
+    actorId: winner.actorId ?? null,
+  };
+}
+
+/** One name among `candidates` (rows of that name in the view's environment and space); undefined when none applies. */
+export function resolveSecret(name: string, candidates: readonly Secret[], actorId: string | null = null): ResolvedSecret | undefined {
+  const [winner, next] = ranked(
+    candidates.filter((s) => s.name === name),
+    actorId,
+  );
+  return winner && resolved(winner, next ?? null);
+}
+
 /**
- * DESIGN §2: the environment's secrets, each replaced by the space's secret of
- * the same name where the space has one, plus the space's own additions.
- * With no space secrets this is the environment's own view.
+ * Every name of a view: the environment's rows, each replaced by the
+ * space's where it has one, personal rows of `actorId` first. With no space
+ * rows this is the environment's own view. Sorted by name.
  */
 export function resolveEffectiveSecrets(
   environmentSecrets: readonly Secret[],
   spaceSecrets: readonly Secret[] = [],
+  actorId: string | null = null,
 ): ResolvedSecret[] {
-  const byName = new Map<string, ResolvedSecret>();
-  for (const secret of environmentSecrets) {
-    byName.set(secret.name, { name: secret.name, source: SecretScope.ENVIRONMENT, secret, overrides: null });
+  const byName = new Map<string, Secret[]>();
+  for (const secret of [...spaceSecrets, ...environmentSecrets]) {
+    const group = byName.get(secret.name);
+    if (group) group.push(secret);
+    else byName.set(secret.name, [secret]);
   }
-  for (const secret of spaceSecrets) {
-    const inherited = byName.get(secret.name);
-    byName.set(secret.name, {
-      name: secret.name,
-      source: SecretScope.SPACE,
-      secret,
-      overrides: inherited ? inherited.secret : null,
-    });
+  const out: ResolvedSecret[] = [];
+  for (const group of byName.values()) {
+    const [winner, next] = ranked(group, actorId);
+    if (winner) out.push(resolved(winner, next ?? null));
   }
-  return [...byName.values()].sort((a, b) => compareNames(a.name, b.name));
+  return out.sort((a, b) => compareNames(a.name, b.name));
 }
 
-/** One name: the space's row wins, else the environment's; undefined when neither exists. */
-export function resolveSecret(name: string, candidates: readonly Secret[]): ResolvedSecret | undefined {
-  const own = candidates.find((s) => s.name === name && s.spaceId !== null);
-  const inherited = candidates.find((s) => s.name === name && s.spaceId === null);
-  if (own) return { name, source: SecretScope.SPACE, secret: own, overrides: inherited ?? null };
-  if (inherited) return { name, source: SecretScope.ENVIRONMENT, secret: inherited, overrides: null };
-  return undefined;
+/**
+ * What a row about to be written at `rank` for its actor shadows in its own
+ * placement: the best candidate ranked below it, or null. Recorded with the
+ * write, so a read can tell when that has changed (overrideStale).
+ */
+export function shadowedBy(written: Pick<Secret, 'spaceId' | 'actorId'>, candidates: readonly Secret[]): Secret | null {
+  const rank = rankOf(written, written.actorId);
+  return ranked(candidates, written.actorId).find((c) => rankOf(c, written.actorId) > rank) ?? null;
 }

@@ -6,11 +6,16 @@ import { Secret } from '../../entities';
 export type { Queryable };
 
 /*
- * Hand-written SQL for the secret table: these statements are the hot path
+ * Hand-written SQL for the secret tables: these statements are the hot path
  * (every listener read) and the write path's locking protocol, so they are
  * explicit. Reads are given the prepared-statement runner (db/statements.ts).
  * Rows are hydrated by hand; TypeORM's generic hydration costs more per row
  * than the decryption that follows it.
+ *
+ * `secret` holds each secret's current version, sealed value included;
+ * `secret_version` the versions it replaced. Reads of the current value
+ * touch only `secret`. A view's candidate rows are live (not deleted) and
+ * shared, or personal to the view's actor ($actor null: shared only).
  * UPDATE and DELETE are wrapped in a CTE so every statement returns plain rows.
  */
 
@@ -18,16 +23,23 @@ interface SecretRow {
   id: string;
   environment_id: string;
   space_id: string | null;
+  actor_id: string | null;
   name: string;
   version: number;
   key_version: number;
   wrapped_dek: Buffer;
   ciphertext: Buffer;
+  deleted_at: Date | null;
+  shadowed_id: string | null;
+  shadowed_version: number | null;
+  written_by: string | null;
+  restored_from: number | null;
   created_at: Date;
   updated_at: Date;
 }
 
-const COLUMNS = `id, environment_id, space_id, name, version, key_version, wrapped_dek, ciphertext, created_at, updated_at`;
+const COLUMNS = `id, environment_id, space_id, actor_id, name, version, key_version, wrapped_dek, ciphertext,
+  deleted_at, shadowed_id, shadowed_version, written_by, restored_from, created_at, updated_at`;
 
 export function nameDigest(name: string): Buffer {
   return createHash('sha256').update(name, 'utf8').digest();
@@ -38,26 +50,43 @@ function hydrate(row: SecretRow): Secret {
   secret.id = row.id;
   secret.environmentId = row.environment_id;
   secret.spaceId = row.space_id;
+  secret.actorId = row.actor_id;
   secret.name = row.name;
   secret.version = row.version;
   secret.keyVersion = row.key_version;
   secret.wrappedDek = row.wrapped_dek;
   secret.ciphertext = row.ciphertext;
+  secret.deletedAt = row.deleted_at;
+  secret.shadowedId = row.shadowed_id;
+  secret.shadowedVersion = row.shadowed_version;
+  secret.writtenBy = row.written_by;
+  secret.restoredFrom = row.restored_from;
   secret.createdAt = row.created_at;
   secret.updatedAt = row.updated_at;
   return secret;
 }
 
-/** Environment-level secrets of `environmentIds` and space-level secrets of `spaceIds`, in one statement. */
+/** $n is the view's actor: shared rows, and that actor's own (none when null). */
+const inView = (actor: string) => `deleted_at IS NULL AND (actor_id IS NULL OR actor_id = ${actor}::text)`;
+
+/**
+ * Live environment-level rows of `environmentIds` and space-level rows of
+ * `spaceIds` in one statement: shared rows with the personal rows of
+ * `actorId` (a view), or — `personal` — only personal rows, of one actor or
+ * of all when `actorId` is null (personalSecrets).
+ */
 export async function findSecretsInPlacements(
   db: Queryable,
   environmentIds: readonly string[],
   spaceIds: readonly string[],
+  actorId: string | null,
+  personal = false,
 ): Promise<Secret[]> {
+  const who = personal ? `deleted_at IS NULL AND actor_id IS NOT NULL AND ($3::text IS NULL OR actor_id = $3::text)` : inView('$3');
   const rows: SecretRow[] = await db.query(
     `SELECT ${COLUMNS} FROM secret
-      WHERE (space_id IS NULL AND environment_id = ANY($1::uuid[])) OR space_id = ANY($2::uuid[])`,
-    [environmentIds, spaceIds],
+      WHERE ((space_id IS NULL AND environment_id = ANY($1::uuid[])) OR space_id = ANY($2::uuid[])) AND ${who}`,
+    [environmentIds, spaceIds, actorId],
   );
   return rows.map(hydrate);
 }
@@ -66,32 +95,6 @@ export interface PlacementRow {
   environment_id: string;
   space_id: string | null;
   current_key_version: number;
-}
-
-/** A placement (a space with its environment, or an environment alone); undefined when the ids match nothing. */
-export async function findPlacement(
-  db: Queryable,
-  environmentId: string | null,
-  spaceId: string | null,
-): Promise<PlacementRow | undefined> {
-  const rows: PlacementRow[] = await db.query(FIND_PLACEMENT_SQL, [environmentId, spaceId]);
-  return rows[0];
-}
-
-/**
- * A placement (a space with its environment, or an environment alone) and
- * the rows of one name in it, environment-level and space-level, in one
- * statement. `placement` is undefined when the ids match nothing.
- */
-export async function findPlacementAndSecretsByName(
-  db: Queryable,
-  environmentId: string | null,
-  spaceId: string | null,
-  name: string,
-): Promise<{ placement: PlacementRow | undefined; secrets: Secret[] }> {
-  const rows: PlacedSecretRow[] = await db.query(FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, [environmentId, spaceId, nameDigest(name)]);
-  const { placement, secrets } = splitPlacementRows(rows);
-  return { placement, secrets: secrets.filter((s) => s.name === name) };
 }
 
 /* $1 environment id, $2 space id: the space with its environment, or (without a space) the environment. */
@@ -103,20 +106,31 @@ const PLACEMENT_CTE = `placement AS (
 
 export const FIND_PLACEMENT_SQL = `WITH ${PLACEMENT_CTE} SELECT * FROM placement`;
 
-/** The placement's row beside each secret row of it (`filter` narrows the secrets, e.g. to one name). */
-const placedSelect = (filter: string) => `WITH ${PLACEMENT_CTE}
+/** A placement (a space with its environment, or an environment alone); undefined when the ids match nothing. */
+export async function findPlacement(
+  db: Queryable,
+  environmentId: string | null,
+  spaceId: string | null,
+): Promise<PlacementRow | undefined> {
+  const rows: PlacementRow[] = await db.query(FIND_PLACEMENT_SQL, [environmentId, spaceId]);
+  return rows[0];
+}
+
+/** The placement's row beside each candidate row of it (`filter` narrows them, e.g. to one name). */
+const placedSelect = (filter: string, actor: string) => `WITH ${PLACEMENT_CTE}
   SELECT p.environment_id AS placement_environment_id, p.space_id AS placement_space_id,
          p.current_key_version AS placement_key_version, x.*
     FROM placement p
     LEFT JOIN LATERAL (
-      SELECT ${COLUMNS} FROM secret WHERE ${filter} environment_id = p.environment_id AND space_id IS NULL
+      SELECT ${COLUMNS} FROM secret
+       WHERE ${filter} environment_id = p.environment_id AND space_id IS NULL AND ${inView(actor)}
       UNION ALL
-      SELECT ${COLUMNS} FROM secret WHERE ${filter} space_id = p.space_id) x ON true`;
+      SELECT ${COLUMNS} FROM secret WHERE ${filter} space_id = p.space_id AND ${inView(actor)}) x ON true`;
 
-/** $1 environment id, $2 space id, $3 name digest: a listener's read, in one statement. */
-export const FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL = placedSelect(`name_digest = $3 AND`);
-/** $1 environment id, $2 space id: an effective list, in one statement. */
-export const FIND_PLACEMENT_AND_SECRETS_SQL = placedSelect('');
+/** $1 environment id, $2 space id, $3 name digest, $4 actor id: a listener's read, in one statement. */
+export const FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL = placedSelect(`name_digest = $3 AND`, '$4');
+/** $1 environment id, $2 space id, $3 actor id: an effective list, in one statement. */
+export const FIND_PLACEMENT_AND_SECRETS_SQL = placedSelect('', '$3');
 
 type PlacedSecretRow = SecretRow & { placement_environment_id: string; placement_space_id: string | null; placement_key_version: number };
 
@@ -134,93 +148,260 @@ function splitPlacementRows(rows: PlacedSecretRow[]): { placement: PlacementRow 
 }
 
 /**
- * A placement and every row of its effective list (the environment's rows
- * and, for a space, the space's rows) in one statement. `placement` is
- * undefined when the ids match nothing.
+ * A placement (a space with its environment, or an environment alone) and
+ * the candidate rows of one name in it — environment-level and space-level,
+ * shared and the actor's own — in one statement. `placement` is undefined
+ * when the ids match nothing.
+ */
+export async function findPlacementAndSecretsByName(
+  db: Queryable,
+  environmentId: string | null,
+  spaceId: string | null,
+  name: string,
+  actorId: string | null,
+): Promise<{ placement: PlacementRow | undefined; secrets: Secret[] }> {
+  const rows: PlacedSecretRow[] = await db.query(FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, [environmentId, spaceId, nameDigest(name), actorId]);
+  const { placement, secrets } = splitPlacementRows(rows);
+  return { placement, secrets: secrets.filter((s) => s.name === name) };
+}
+
+/**
+ * A placement and every candidate row of its effective list (the
+ * environment's rows and, for a space, the space's rows; shared and the
+ * actor's own) in one statement. `placement` is undefined when the ids match
+ * nothing.
  */
 export async function findPlacementAndSecrets(
   db: Queryable,
   environmentId: string | null,
   spaceId: string | null,
+  actorId: string | null,
 ): Promise<{ placement: PlacementRow | undefined; secrets: Secret[] }> {
-  const rows: PlacedSecretRow[] = await db.query(FIND_PLACEMENT_AND_SECRETS_SQL, [environmentId, spaceId]);
+  const rows: PlacedSecretRow[] = await db.query(FIND_PLACEMENT_AND_SECRETS_SQL, [environmentId, spaceId, actorId]);
   return splitPlacementRows(rows);
 }
 
+/* The row of one (placement, actor, name), live or deleted, one statement per partial unique index. */
+const lockBy = (where: string) => `SELECT ${COLUMNS} FROM secret WHERE ${where} AND name_digest = $2 FOR UPDATE`;
 /** $1 environment id, $2 name digest. */
-export const LOCK_ENVIRONMENT_SECRET_SQL = `SELECT ${COLUMNS} FROM secret WHERE environment_id = $1 AND name_digest = $2 AND space_id IS NULL FOR UPDATE`;
+export const LOCK_ENVIRONMENT_SECRET_SQL = lockBy(`environment_id = $1 AND space_id IS NULL AND actor_id IS NULL`);
 /** $1 environment id, $2 name digest, $3 space id. */
-export const LOCK_SPACE_SECRET_SQL = `SELECT ${COLUMNS} FROM secret WHERE space_id = $3 AND name_digest = $2 AND environment_id = $1 FOR UPDATE`;
+export const LOCK_SPACE_SECRET_SQL = lockBy(`space_id = $3 AND environment_id = $1 AND actor_id IS NULL`);
+/** $1 environment id, $2 name digest, $3 actor id. */
+export const LOCK_ENVIRONMENT_PERSONAL_SECRET_SQL = lockBy(`environment_id = $1 AND space_id IS NULL AND actor_id = $3`);
+/** $1 environment id, $2 name digest, $3 space id, $4 actor id. */
+export const LOCK_SPACE_PERSONAL_SECRET_SQL = lockBy(`space_id = $3 AND environment_id = $1 AND actor_id = $4`);
 
-/** Locks the row of (placement, name) for the rest of the transaction. */
+/** Locks the row of (placement, actor, name) — live or deleted — for the rest of the transaction. */
 export async function lockSecretForWrite(
   db: Queryable,
   environmentId: string,
   spaceId: string | null,
+  actorId: string | null,
   name: string,
 ): Promise<Secret | undefined> {
-  const rows: SecretRow[] = await db.query(
-    spaceId === null ? LOCK_ENVIRONMENT_SECRET_SQL : LOCK_SPACE_SECRET_SQL,
-    spaceId === null ? [environmentId, nameDigest(name)] : [environmentId, nameDigest(name), spaceId],
-  );
+  const digest = nameDigest(name);
+  const [sql, params] =
+    spaceId === null
+      ? actorId === null
+        ? [LOCK_ENVIRONMENT_SECRET_SQL, [environmentId, digest]]
+        : [LOCK_ENVIRONMENT_PERSONAL_SECRET_SQL, [environmentId, digest, actorId]]
+      : actorId === null
+        ? [LOCK_SPACE_SECRET_SQL, [environmentId, digest, spaceId]]
+        : [LOCK_SPACE_PERSONAL_SECRET_SQL, [environmentId, digest, spaceId, actorId]];
+  const rows: SecretRow[] = await db.query(sql, params);
   return rows[0] && hydrate(rows[0]);
 }
 
+/** Locks a secret row by id — live or deleted — for the rest of the transaction. */
+export async function lockSecretById(db: Queryable, id: string): Promise<Secret | undefined> {
+  const rows: SecretRow[] = await db.query(`SELECT ${COLUMNS} FROM secret WHERE id = $1 FOR UPDATE`, [id]);
+  return rows[0] && hydrate(rows[0]);
+}
+
+/** A secret row by id, live or deleted, without a lock. */
+export async function findSecretById(db: Queryable, id: string): Promise<Secret | undefined> {
+  const rows: SecretRow[] = await db.query(`SELECT ${COLUMNS} FROM secret WHERE id = $1`, [id]);
+  return rows[0] && hydrate(rows[0]);
+}
+
+/** What a write stores as the new current version. */
 export interface SealedSecretRow {
   readonly id: string;
   readonly environmentId: string;
   readonly spaceId: string | null;
+  readonly actorId: string | null;
   readonly name: string;
   readonly version: number;
   readonly keyVersion: number;
   readonly wrappedDek: Buffer;
   readonly ciphertext: Buffer;
+  readonly shadowedId: string | null;
+  readonly shadowedVersion: number | null;
+  readonly writtenBy: string | null;
+  readonly restoredFrom: number | null;
 }
 
-/** $1 id, $2 environment id, $3 space id, $4 name, $5 name digest, $6 version, $7 key version, $8 wrapped DEK, $9 ciphertext. */
-export const INSERT_SECRET_SQL = `INSERT INTO secret (id, environment_id, space_id, name, name_digest, version, key_version, wrapped_dek, ciphertext)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+/** $1 id, $2 environment id, $3 space id, $4 actor id, $5 name, $6 name digest, $7 version, $8 key version, $9 wrapped DEK, $10 ciphertext, $11 shadowed id, $12 shadowed version, $13 written by, $14 restored from. */
+export const INSERT_SECRET_SQL = `INSERT INTO secret (id, environment_id, space_id, actor_id, name, name_digest, version, key_version,
+       wrapped_dek, ciphertext, shadowed_id, shadowed_version, written_by, restored_from)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
      ON CONFLICT DO NOTHING
      RETURNING ${COLUMNS}`;
 
 /** Inserts a first version; undefined when a concurrent writer inserted the same name first. */
 export async function insertSecret(db: Queryable, row: SealedSecretRow): Promise<Secret | undefined> {
-  const rows: SecretRow[] = await db.query(
-    INSERT_SECRET_SQL,
-    [
-      row.id,
-      row.environmentId,
-      row.spaceId,
-      row.name,
-      nameDigest(row.name),
-      row.version,
-      row.keyVersion,
-      row.wrappedDek,
-      row.ciphertext,
-    ],
-  );
+  const rows: SecretRow[] = await db.query(INSERT_SECRET_SQL, [
+    row.id,
+    row.environmentId,
+    row.spaceId,
+    row.actorId,
+    row.name,
+    nameDigest(row.name),
+    row.version,
+    row.keyVersion,
+    row.wrappedDek,
+    row.ciphertext,
+    row.shadowedId,
+    row.shadowedVersion,
+    row.writtenBy,
+    row.restoredFrom,
+  ]);
   return rows[0] && hydrate(rows[0]);
 }
 
-/** $1 id, $2 version, $3 key version, $4 wrapped DEK, $5 ciphertext. */
-export const UPDATE_SECRET_VALUE_SQL = `WITH updated AS (
-       UPDATE secret SET version = $2, key_version = $3, wrapped_dek = $4, ciphertext = $5, updated_at = now()
+/**
+ * $1 id, $2 version, $3 key version, $4 wrapped DEK, $5 ciphertext, $6 shadowed id, $7 shadowed version,
+ * $8 written by, $9 restored from, $10 versions kept. Moves the current version into secret_version, makes
+ * the new one current (reviving a deleted row), and prunes history to the newest $10 versions in all —
+ * one statement, in the write's own transaction.
+ */
+export const UPDATE_SECRET_VALUE_SQL = `WITH archived AS (
+       INSERT INTO secret_version (secret_id, version, environment_id, key_version, wrapped_dek, ciphertext, created_at, written_by, restored_from)
+       SELECT id, version, environment_id, key_version, wrapped_dek, ciphertext, updated_at, written_by, restored_from FROM secret WHERE id = $1
+       RETURNING 1),
+     pruned AS (DELETE FROM secret_version WHERE secret_id = $1 AND version <= $2::int - $10::int RETURNING 1),
+     updated AS (
+       UPDATE secret SET version = $2, key_version = $3, wrapped_dek = $4, ciphertext = $5, shadowed_id = $6, shadowed_version = $7,
+              written_by = $8, restored_from = $9, deleted_at = NULL, updated_at = now()
         WHERE id = $1 RETURNING ${COLUMNS})
-     SELECT * FROM updated`;
+     SELECT updated.*, (SELECT count(*) FROM archived) AS archived, (SELECT count(*) FROM pruned) AS pruned FROM updated`;
 
-/** Replaces the sealed value of a row locked by lockSecretForWrite. */
-export async function updateSecretValue(db: Queryable, row: SealedSecretRow): Promise<Secret> {
-  const rows: SecretRow[] = await db.query(
-    UPDATE_SECRET_VALUE_SQL,
-    [row.id, row.version, row.keyVersion, row.wrappedDek, row.ciphertext],
-  );
+/** Replaces the current version of a row locked by lockSecretForWrite/lockSecretById, keeping `kept` versions in all. */
+export async function updateSecretValue(db: Queryable, row: SealedSecretRow, kept: number): Promise<Secret> {
+  const rows: SecretRow[] = await db.query(UPDATE_SECRET_VALUE_SQL, [
+    row.id,
+    row.version,
+    row.keyVersion,
+    row.wrappedDek,
+    row.ciphertext,
+    row.shadowedId,
+    row.shadowedVersion,
+    row.writtenBy,
+    row.restoredFrom,
+    kept,
+  ]);
   return hydrate(rows[0]);
 }
 
-export async function deleteSecretById(db: Queryable, id: string): Promise<Secret | undefined> {
+/** Takes a live secret out of resolution, keeping its row and versions; undefined when it is not live. */
+export async function softDeleteSecret(db: Queryable, id: string): Promise<Secret | undefined> {
   const rows: SecretRow[] = await db.query(
-    `WITH deleted AS (DELETE FROM secret WHERE id = $1 RETURNING ${COLUMNS}) SELECT * FROM deleted`,
+    `WITH deleted AS (UPDATE secret SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING ${COLUMNS})
+     SELECT * FROM deleted`,
     [id],
   );
   return rows[0] && hydrate(rows[0]);
+}
+
+/** Removes a secret and every version of it; undefined when there is none. */
+export async function destroySecretById(db: Queryable, id: string): Promise<Secret | undefined> {
+  const rows: SecretRow[] = await db.query(
+    `WITH gone AS (DELETE FROM secret WHERE id = $1 RETURNING ${COLUMNS}) SELECT * FROM gone`,
+    [id],
+  );
+  return rows[0] && hydrate(rows[0]);
+}
+
+/** Destroys up to `limit` secrets deleted more than `days` ago; rows another transaction holds are left for later. */
+export async function purgeDeletedSecrets(db: Queryable, days: number, limit: number): Promise<Secret[]> {
+  const rows: SecretRow[] = await db.query(
+    `WITH due AS (
+       SELECT id FROM secret WHERE deleted_at < now() - $1::int * interval '1 day'
+        ORDER BY deleted_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+     gone AS (DELETE FROM secret s USING due WHERE s.id = due.id RETURNING s.*)
+     SELECT ${COLUMNS} FROM gone`,
+    [days, limit],
+  );
+  return rows.map(hydrate);
+}
+
+/** Deleted secrets of an environment (its own, not its spaces') or of one space, newest deletion first. */
+export async function findDeletedSecrets(db: Queryable, environmentId: string, spaceId: string | null): Promise<Secret[]> {
+  const rows: SecretRow[] = await db.query(
+    `SELECT ${COLUMNS} FROM secret
+      WHERE environment_id = $1 AND space_id IS NOT DISTINCT FROM $2::uuid AND deleted_at IS NOT NULL
+      ORDER BY deleted_at DESC, id`,
+    [environmentId, spaceId],
+  );
+  return rows.map(hydrate);
+}
+
+/** One retained version of a secret, sealed, with who wrote it and what it copied. */
+export interface VersionRow {
+  readonly secret_id: string;
+  readonly version: number;
+  readonly key_version: number;
+  readonly wrapped_dek: Buffer;
+  readonly ciphertext: Buffer;
+  readonly created_at: Date;
+  readonly written_by: string | null;
+  readonly restored_from: number | null;
+}
+
+const VERSIONS = `SELECT id AS secret_id, version, key_version, wrapped_dek, ciphertext, updated_at AS created_at, written_by, restored_from
+    FROM secret WHERE id = ANY($1::uuid[])
+  UNION ALL
+  SELECT secret_id, version, key_version, wrapped_dek, ciphertext, created_at, written_by, restored_from
+    FROM secret_version WHERE secret_id = ANY($1::uuid[])`;
+
+/**
+ * $1 secret ids, $2 versions below this (a cursor) or null, $3 how many per secret: the newest retained
+ * versions of several secrets, current included, in one statement.
+ */
+export const FIND_VERSIONS_SQL = `SELECT * FROM (
+    SELECT v.*, row_number() OVER (PARTITION BY v.secret_id ORDER BY v.version DESC) AS n
+      FROM (${VERSIONS}) v WHERE $2::int IS NULL OR v.version < $2::int) x
+  WHERE x.n <= $3 ORDER BY x.secret_id, x.version DESC`;
+
+export async function findVersions(db: Queryable, secretIds: readonly string[], below: number | null, count: number): Promise<VersionRow[]> {
+  return db.query(FIND_VERSIONS_SQL, [secretIds, below, count]);
+}
+
+/** One retained version (the current one included); undefined when it was pruned or never existed. */
+export async function findVersion(db: Queryable, secretId: string, version: number): Promise<VersionRow | undefined> {
+  const rows: VersionRow[] = await db.query(`SELECT * FROM (${VERSIONS}) v WHERE v.version = $2`, [[secretId], version]);
+  return rows[0];
+}
+
+/**
+ * $1 environment id, $2 name digest, $3 actor id (null: shared): the spaces
+ * of an environment whose effective value of a name follows an
+ * environment-level row — those without a live space-level row of their own
+ * for that name and kind. One statement however many spaces (DESIGN §12's
+ * affectedSpaceIds).
+ */
+export const SPACES_INHERITING_SQL = `SELECT coalesce(array_agg(s.id ORDER BY s.id), '{}') AS ids FROM space s
+  WHERE s.environment_id = $1
+    AND NOT EXISTS (SELECT 1 FROM secret o WHERE o.space_id = s.id AND o.name_digest = $2 AND o.deleted_at IS NULL
+                       AND o.actor_id IS NOT DISTINCT FROM $3::text)`;
+
+/** The spaces whose effective value of `secret`'s name changes when that row changes. */
+export async function spacesAffectedBy(
+  db: Queryable,
+  secret: Pick<Secret, 'environmentId' | 'spaceId' | 'actorId' | 'name'>,
+): Promise<string[]> {
+  if (secret.spaceId !== null) return [secret.spaceId];
+  const [row]: { ids: string[] }[] = await db.query(SPACES_INHERITING_SQL, [secret.environmentId, nameDigest(secret.name), secret.actorId]);
+  return row.ids;
 }

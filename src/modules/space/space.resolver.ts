@@ -6,7 +6,7 @@ import type { RequestContext } from '../request/request-context';
 import { Requires } from '../access/requires';
 import { listCost } from '../cost';
 import { EffectiveSecret } from '../secret/secret.types';
-import { check, idSchema } from '../validation';
+import { actorIdSchema, check, checkOptional, idSchema } from '../validation';
 import type { SpaceService } from './space.service';
 import { CreateSpaceInput } from './space.types';
 
@@ -37,7 +37,7 @@ export class SpaceResolver {
   }
 
   @FieldResolver(() => [Secret], {
-    description: "This space's own secrets (its overrides and additions), sorted by name.",
+    description: "This space's own shared secrets (its overrides and additions), sorted by name.",
     complexity: listCost,
   })
   async secrets(@Root() space: Space, @Ctx() { loaders }: RequestContext): Promise<Secret[]> {
@@ -49,7 +49,26 @@ export class SpaceResolver {
     description: "The environment's secrets with this space's overrides applied, sorted by name.",
     complexity: listCost,
   })
-  effectiveSecrets(@Root() space: Space, @Ctx() { loaders }: RequestContext): Promise<EffectiveSecret[]> {
-    return loaders.effectiveSecrets.load({ environmentId: space.environmentId, spaceId: space.id });
+  effectiveSecrets(
+    @Root() space: Space,
+    @Arg('actorId', () => String, { nullable: true, description: 'As this actor: its personal values first, (S, A), (E, A), (S), (E).' })
+    actorId: string | null,
+    @Ctx() { loaders }: RequestContext,
+  ): Promise<EffectiveSecret[]> {
+    return loaders.effectiveSecrets.load({ environmentId: space.environmentId, spaceId: space.id, actorId: actorOf(actorId) });
+  }
+
+  @FieldResolver(() => [Secret], {
+    description: "This space's personal secrets, of one actor or (without actorId) of every actor, sorted by name.",
+    complexity: listCost,
+  })
+  personalSecrets(
+    @Root() space: Space,
+    @Arg('actorId', () => String, { nullable: true }) actorId: string | null,
+    @Ctx() { loaders }: RequestContext,
+  ): Promise<Secret[]> {
+    return loaders.personalSecrets.load({ environmentId: space.environmentId, spaceId: space.id, actorId: actorOf(actorId) });
   }
 }
+
+const actorOf = (actorId: string | null) => checkOptional(actorIdSchema, 'actorId', actorId) ?? null;

@@ -19,7 +19,9 @@ export type AuditAction =
   | 'SPACE_CREATED'
   | 'SPACE_DELETED'
   | 'TOKEN_CREATED'
-  | 'TOKEN_REVOKED';
+  | 'TOKEN_REVOKED'
+  | 'WEBHOOK_CREATED'
+  | 'WEBHOOK_DELETED';
 
 export type CreateApiTokenInput = {
   /** Required for LISTENER (or implied by spaceId); not allowed for ADMIN. */
@@ -45,8 +47,10 @@ export type CreateSpaceInput = {
 };
 
 export type RollbackSecretInput = {
+  /** Check-and-set against the current version. */
   expectedVersion?: number | null | undefined;
   id: string;
+  /** A retained version; its value becomes a new version, re-sealed by the server. */
   version: number;
 };
 
@@ -60,9 +64,10 @@ export type TokenRole =
   | 'LISTENER';
 
 export type UpsertSecretInput = {
+  /** Set to write a personal value for this actor (1-128 printable ASCII characters, no spaces); it wins over shared ones. */
   actorId?: string | null | undefined;
   environmentId: string;
-  /** Check-and-set: 0 means create only; otherwise the write applies only at this version. */
+  /** Check-and-set: 0 means create only (a deleted secret counts as absent); otherwise the write applies only at this version. */
   expectedVersion?: number | null | undefined;
   /** 1-1024 characters; no control characters; no leading or trailing whitespace. */
   name: string;
