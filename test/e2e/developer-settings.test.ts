@@ -36,7 +36,7 @@ describe('Developer Settings', () => {
     await page.getByRole('button', { name: 'Create' }).click();
     await page.getByRole('heading', { name, level: 1 }).waitFor();
     expect(page.url()).toMatch(/\/environments\/[0-9a-f-]{36}$/);
-    await page.getByRole('link', { name: 'Developer Settings' }).waitFor();
+    await page.getByRole('link', { name: 'Developer Settings', exact: true }).waitFor();
     await expectAccessible(page, 'Developer Settings (empty)');
 
     const first = VALUE('first');

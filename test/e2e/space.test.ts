@@ -27,24 +27,24 @@ describe("a space's Secrets", () => {
     const session = await openSession();
     const { page } = session;
     await page.goto(`/environments/${environment.id}`);
-    await page.getByRole('link', { name: 'Spaces' }).click();
+    await page.getByRole('link', { name: 'Spaces', exact: true }).click();
     await page.getByRole('button', { name: 'New space' }).click();
     await page.getByRole('dialog', { name: 'New space' }).getByRole('textbox', { name: 'Name' }).fill('acme');
     await page.getByRole('button', { name: 'Create' }).click();
     await page.getByRole('heading', { name: 'acme', level: 1 }).waitFor();
-    await page.getByRole('link', { name: 'Secrets' }).waitFor();
+    await page.getByRole('link', { name: 'Secrets', exact: true }).waitFor();
     const spaceId = new URL(page.url()).pathname.split('/').pop()!;
     await upsert({ environmentId: environment.id, spaceId, name: 'B_OVERRIDDEN', value: values[2] });
     await upsert({ environmentId: environment.id, spaceId, name: 'C_SPACE_ONLY', value: values[3] });
 
     await page.reload();
-    await row(session, 'A_INHERITED').getByText('Inherited').waitFor();
-    await row(session, 'B_OVERRIDDEN').getByText('Overridden').waitFor();
-    await row(session, 'C_SPACE_ONLY').getByText('Space only').waitFor();
+    await row(session, 'A_INHERITED').getByText('Inherited', { exact: true }).waitFor();
+    await row(session, 'B_OVERRIDDEN').getByText('Overridden', { exact: true }).waitFor();
+    await row(session, 'C_SPACE_ONLY').getByText('Space only', { exact: true }).waitFor();
     await row(session, 'C_SPACE_ONLY').getByText('v1').waitFor();
     await expectAccessible(page, "a space's Secrets");
 
-    await page.getByRole('link', { name: 'Spaces' }).click();
+    await page.getByRole('link', { name: 'Spaces', exact: true }).click();
     await page.getByRole('link', { name: 'acme' }).waitFor();
     await expectAccessible(page, 'Spaces');
     await expectNothingLeaked(session, values);
@@ -59,24 +59,24 @@ describe("a space's Secrets", () => {
     const session = await openSession();
     const { page } = session;
     await page.goto(`/spaces/${space.id}`);
-    await row(session, 'SLACK_TOKEN').getByText('Inherited').waitFor();
+    await row(session, 'SLACK_TOKEN').getByText('Inherited', { exact: true }).waitFor();
 
     await page.getByRole('button', { name: 'Override SLACK_TOKEN' }).click();
     const dialog = page.getByRole('dialog', { name: 'Override SLACK_TOKEN' });
     await dialog.getByRole('textbox', { name: 'Value' }).fill(values[1]);
     await dialog.getByRole('button', { name: 'Save' }).click();
-    await row(session, 'SLACK_TOKEN').getByText('Overridden').waitFor();
-    expect(await row(session, 'SLACK_TOKEN').getByText('Stale').count()).toBe(0);
+    await row(session, 'SLACK_TOKEN').getByText('Overridden', { exact: true }).waitFor();
+    expect(await row(session, 'SLACK_TOKEN').getByText('Stale', { exact: true }).count()).toBe(0);
 
-    // another admin changes the environment's value underneath: live, the row turns Stale
+    // another admin changes the environment's value underneath: the override is now Stale
     await upsert({ environmentId: environment.id, name: 'SLACK_TOKEN', value: values[2] });
     await page.reload();
-    await row(session, 'SLACK_TOKEN').getByText('Stale').waitFor();
+    await row(session, 'SLACK_TOKEN').getByText('Stale', { exact: true }).waitFor();
     await page.getByRole('status').filter({ hasText: 'stale' }).or(page.getByText('1 override is stale')).first().waitFor();
     await expectAccessible(page, 'Stale override');
 
     await page.getByRole('button', { name: 'Remove override SLACK_TOKEN' }).click();
-    await row(session, 'SLACK_TOKEN').getByText('Inherited').waitFor();
+    await row(session, 'SLACK_TOKEN').getByText('Inherited', { exact: true }).waitFor();
     await expectNothingLeaked(session, values);
     await session.close();
   });
@@ -90,17 +90,17 @@ describe("a space's Secrets", () => {
     const session = await openSession();
     const { page } = session;
     await page.goto(`/spaces/${space.id}`);
-    await row(session, 'API_KEY').getByText('Inherited').waitFor();
+    await row(session, 'API_KEY').getByText('Inherited', { exact: true }).waitFor();
 
     await page.getByRole('textbox', { name: 'Actor' }).fill('us_ag_1a2b3c');
-    await row(session, 'API_KEY').getByText('Personal').waitFor();
+    await row(session, 'API_KEY').getByText('Personal', { exact: true }).waitFor();
     await page.waitForURL(/actor=us_ag_1a2b3c/);
     await page.reload();
-    await row(session, 'API_KEY').getByText('Personal').waitFor();
+    await row(session, 'API_KEY').getByText('Personal', { exact: true }).waitFor();
     expect(await page.getByRole('textbox', { name: 'Actor' }).inputValue()).toBe('us_ag_1a2b3c');
 
     await page.getByRole('textbox', { name: 'Actor' }).fill('');
-    await row(session, 'API_KEY').getByText('Inherited').waitFor();
+    await row(session, 'API_KEY').getByText('Inherited', { exact: true }).waitFor();
     await expectNothingLeaked(session, values);
     await session.close();
   });
