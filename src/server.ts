@@ -8,6 +8,7 @@ import { graphqlErrorBody, toClientError } from './http/errors';
 import { healthRoutes } from './http/health.routes';
 import { registerJsonParser } from './http/json-parser';
 import { registerRequestLifecycle } from './http/request-lifecycle';
+import { uiAssets } from './http/ui-assets';
 
 /**
  * Builds the HTTP app: GraphQL, the Flatfile-compatible REST routes and the
@@ -58,5 +59,6 @@ export async function buildServer(container: Container): Promise<FastifyInstance
 
   await app.register(secretsRoutes, { prefix: '/v1', container });
   await app.register(healthRoutes, { container });
+  await app.register(uiAssets);
   return app;
 }

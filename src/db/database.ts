@@ -1,4 +1,6 @@
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
+import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 import type { Config } from '../config';
 import { entities } from '../entities';
@@ -72,6 +74,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   );
   try {
     await dataSource.initialize();
+    if (embedded) forgetStatementsOnReconnect(dataSource);
     await migrate(dataSource, !embedded);
   } catch (error) {
     if (dataSource.isInitialized) await dataSource.destroy();
@@ -107,4 +110,19 @@ async function migrate(dataSource: DataSource, shared: boolean): Promise<void> {
     await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await runner.release();
   }
+}
+
+/**
+ * PGlite is one backend behind pglite-socket: named prepared statements
+ * outlive the socket connection that prepared them. When the pool opens a
+ * new connection (after an error, or an idle close), pg believes nothing is
+ * prepared and the next Parse fails with "prepared statement … already
+ * exists". A new connection therefore starts by forgetting them; the pg
+ * client queues this before whatever the pool hands it out for.
+ */
+function forgetStatementsOnReconnect(dataSource: DataSource): void {
+  const pool = (dataSource.driver as PostgresDriver).master as Pool;
+  pool.on('connect', (client) => {
+    client.query('DEALLOCATE ALL').catch(() => undefined); // a dead connection fails its next query anyway
+  });
 }

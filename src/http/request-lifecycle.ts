@@ -15,13 +15,15 @@ declare module 'fastify' {
   }
 }
 
-/** Which API a route belongs to, by its pattern; undefined for routes without credentials (health, UI assets). */
+/**
+ * Which API a route belongs to; undefined for routes without credentials
+ * (health, UI assets, unknown paths). GraphQL is Apollo's one route; a REST
+ * route says so in its config (`{ config: { api: 'rest' } }`).
+ */
 type Api = 'graphql' | 'rest';
 const apiOf = (request: FastifyRequest): Api | undefined => {
-  const route = request.routeOptions.url;
-  if (route === '/graphql') return 'graphql';
-  if (route?.startsWith('/v1/')) return 'rest';
-  return undefined;
+  if (request.routeOptions.url === '/graphql') return 'graphql';
+  return (request.routeOptions.config as { api?: Api } | undefined)?.api === 'rest' ? 'rest' : undefined;
 };
 
 const bodyFor = (api: Api, error: ClientError) => (api === 'rest' ? restErrorBody(error) : graphqlErrorBody(error));

@@ -66,6 +66,9 @@ const toRest = (secret: Secret, value?: string): RestSecret => ({
   version: secret.version,
 });
 
+/* These routes go through the request lifecycle, which attaches the context before the handler runs (http/request-lifecycle.ts). */
+const AUTHENTICATED = { config: { api: 'rest' } } as const;
+
 /* The request lifecycle attaches the context to every /v1 request before its handler runs. */
 const contextOf = (request: FastifyRequest): RequestContext => request.secretspace!;
 
@@ -78,10 +81,14 @@ export async function secretsRoutes(app: FastifyInstance, { container }: { conta
     const clientError = toClientError(error, logger);
     return reply.code(clientError.status).send(restErrorBody(clientError));
   });
-  app.setNotFoundHandler((_request, reply) => reply.code(404).send(restErrorBody({ status: 404, code: 'NOT_FOUND', message: 'no such route' })));
+  /* Every other path under /v1 is a REST 404 (a route, so the UI's catch-all at / cannot answer it with a page). */
+  const noSuchRoute = async (_request: FastifyRequest, reply: FastifyReply) =>
+    reply.code(404).send(restErrorBody({ status: 404, code: 'NOT_FOUND', message: 'no such route' }));
+  app.setNotFoundHandler(noSuchRoute);
+  app.all('/*', noSuchRoute);
 
   /** The effective list of a view, overrides (and with actorId personal values) applied, with values: for tokens that may read them. */
-  app.get('/secrets', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.get('/secrets', AUTHENTICATED, async (request: FastifyRequest, reply: FastifyReply) => {
     const query = parseShape(listQuery, request.query, 'query');
     const revealed = await secrets.revealEffective(contextOf(request), {
       environmentId: query.environmentId,
@@ -92,7 +99,7 @@ export async function secretsRoutes(app: FastifyInstance, { container }: { conta
   });
 
   /* HEAD would be a GET without its body: the same decryptions and audit rows for nothing. */
-  app.head('/secrets', async (_request: FastifyRequest, reply: FastifyReply) =>
+  app.head('/secrets', AUTHENTICATED, async (_request: FastifyRequest, reply: FastifyReply) =>
     reply
       .code(405)
       .header('allow', 'GET, POST')
@@ -100,7 +107,7 @@ export async function secretsRoutes(app: FastifyInstance, { container }: { conta
   );
 
   /** Creates or replaces a value (with actorId, that actor's personal one); answers with the value just sent. ADMIN only. */
-  app.post('/secrets', async (request: FastifyRequest, reply: FastifyReply) => {
+  app.post('/secrets', AUTHENTICATED, async (request: FastifyRequest, reply: FastifyReply) => {
     const body = parseShape(writeBody, request.body, 'body');
     const written = await secrets.upsert(contextOf(request).access, {
       environmentId: body.environmentId,
@@ -114,7 +121,7 @@ export async function secretsRoutes(app: FastifyInstance, { container }: { conta
   });
 
   /** Deletes one secret by id (restorable until purged); answers with its metadata. ADMIN only. */
-  app.delete('/secrets/:id', async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
+  app.delete('/secrets/:id', AUTHENTICATED, async (request: FastifyRequest<{ Params: { id: string } }>, reply: FastifyReply) => {
     const deleted = await secrets.delete(contextOf(request).access, request.params.id);
     return reply.send({ data: [toRest(deleted)] });
   });
