@@ -7,6 +7,7 @@ import { buildServer } from './server';
 
 /** Entry point: config → database → server → listen → graceful stop. */
 async function main(): Promise<void> {
+  process.umask(0o077); // before anything is created: whatever the server writes is its user's alone
   let config;
   try {
     config = loadConfig();
