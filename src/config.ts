@@ -97,6 +97,7 @@ const schema = z
     ENVIRONMENT_KEY_CACHE_TTL_MS: positiveInt(5 * 60 * 1000),
     ENVIRONMENT_KEY_CACHE_MAX: positiveInt(10_000),
     DB_POOL_SIZE: positiveInt(10),
+    DB_PREPARED_STATEMENTS: booleanFlag,
     MAX_BODY_BYTES: positiveInt(1024 * 1024),
     SHUTDOWN_GRACE_MS: positiveInt(10_000),
     INTROSPECTION: booleanFlag,
@@ -168,6 +169,8 @@ export interface Config {
   };
   readonly environmentKeyCache: { readonly ttlMs: number; readonly max: number };
   readonly dbPoolSize: number;
+  /** Named prepared statements for the hot reads; off behind a pooler that cannot keep them (PgBouncer < 1.21 in transaction mode). */
+  readonly dbPreparedStatements: boolean;
   readonly maxBodyBytes: number;
   readonly shutdownGraceMs: number;
   readonly introspection: boolean;
@@ -201,6 +204,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     gcpKms: { keyName: e.GCP_KMS_KEY_NAME, endpoint: e.GCP_KMS_ENDPOINT },
     environmentKeyCache: { ttlMs: e.ENVIRONMENT_KEY_CACHE_TTL_MS, max: e.ENVIRONMENT_KEY_CACHE_MAX },
     dbPoolSize: e.DB_POOL_SIZE,
+    dbPreparedStatements: e.DB_PREPARED_STATEMENTS ?? true,
     maxBodyBytes: e.MAX_BODY_BYTES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     introspection: e.INTROSPECTION ?? !production,

@@ -1,7 +1,8 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { GraphQLError } from 'graphql';
 
-import { ErrorCode } from './errors';
+import { isConnectionFailure } from './db/pg-errors';
+import { ErrorCode, ServiceUnavailableError } from './errors';
 import type { Logger } from './logger';
 import type { Context } from './modules/context';
 
@@ -19,12 +20,17 @@ export function readAuditPlugin(logger: Logger): ApolloServerPlugin<Context> {
           try {
             await contextValue.readAudit.flush();
           } catch (error) {
+            const outage = isConnectionFailure(error); // the database went away: retry later, like any outage
             logger.error({ err: error }, 'audit write failed; response withheld');
-            response.http.status = 500;
+            response.http.status = outage ? 503 : 500;
             response.body = {
               kind: 'single',
               singleResult: {
-                errors: [new GraphQLError('Internal server error', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } })],
+                errors: [
+                  outage
+                    ? new GraphQLError(new ServiceUnavailableError().message, { extensions: { code: ErrorCode.SERVICE_UNAVAILABLE } })
+                    : new GraphQLError('Internal server error', { extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } }),
+                ],
               },
             };
           }

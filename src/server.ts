@@ -17,6 +17,7 @@ import { registerJsonParser, toClientError } from './http';
 import { secretsRoutes } from './rest/secrets.routes';
 import { isConnectionFailure } from './db/pg-errors';
 import { readAuditPlugin, serviceUnavailable, unauthenticated } from './graphql-plugins';
+import { outageStatusPlugin } from './graphql-outage-status';
 import type { Context } from './modules/context';
 
 const READINESS_TIMEOUT_MS = 3000;
@@ -67,6 +68,7 @@ export async function buildServer(container: Container): Promise<FastifyInstance
       ...armor.plugins,
       fastifyApolloDrainPlugin(app),
       readAuditPlugin(logger),
+      outageStatusPlugin(),
       config.production && !config.introspection
         ? ApolloServerPluginLandingPageDisabled()
         : ApolloServerPluginLandingPageLocalDefault({ footer: false, embed: false }),
