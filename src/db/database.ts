@@ -5,6 +5,7 @@ import { entities } from '../entities';
 import type { Logger } from '../logger';
 import { migrations } from '../migrations';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded';
+import { PooledClient } from './pg-client';
 import { QueryObserver } from './query-observer';
 import { preparedQueries, type PreparedQueries } from './statements';
 
@@ -40,7 +41,7 @@ export function createDataSource(connection: Connection, poolSize: number, obser
     applicationName: 'secretspace',
     logger: observer,
     maxQueryExecutionTime: 1000,
-    extra: { max: poolSize, connectionTimeoutMillis: 5000 },
+    extra: { max: poolSize, connectionTimeoutMillis: 5000, Client: PooledClient },
   });
 }
 

@@ -57,6 +57,8 @@ export interface LoadReport {
   /** Reads that returned a value never sent for that name, or older than a write acknowledged before the read began. */
   readonly anomalies: string[];
   readonly keys: Map<string, KeyState>;
+  /** The HOT secret's version when the load began. */
+  hotStart?: number;
   /** Versions of the HOT secret acknowledged to check-and-set writers. */
   readonly hotWins: number[];
   /** HOT check-and-set writes with no clear answer. */
@@ -334,6 +336,14 @@ async function worker(id: number, options: LoadOptions, report: LoadReport, runn
 /** Runs the load until `until`; resolves with the report (the same object as options.report, if given). */
 export async function runLoad(options: LoadOptions): Promise<LoadReport> {
   const report = options.report ?? newLoadReport();
+  if (report.hotStart === undefined) {
+    const { fixture } = options;
+    const hot = await gql(options.targets[0], fixture.adminToken, `query($e: ID) { secret(name: "${HOT}", environmentId: $e) { secret { version } } }`, {
+      e: fixture.environmentId,
+    });
+    report.hotStart = hot.body?.data?.secret?.secret?.version;
+    if (report.hotStart === undefined) throw new Error(`could not read ${HOT} before the load: ${JSON.stringify(hot.body)}`);
+  }
   let active = true;
   const running =
     typeof options.until === 'number'
@@ -380,7 +390,7 @@ export async function verifyLoad(url: string, fixture: LoadFixture, report: Load
   const wins = [...report.hotWins].sort((a, b) => a - b);
   const duplicates = wins.filter((v, i) => i > 0 && wins[i - 1] === v);
   if (duplicates.length) problems.push(`HOT: versions acknowledged twice (lost updates): ${duplicates.join(', ')}`);
-  const low = 1 + wins.length;
+  const low = (report.hotStart ?? 1) + wins.length;
   const high = low + report.hotUnknown;
   if (!hot || hot.version < low || hot.version > high) {
     problems.push(`HOT: version ${hot?.version}, expected ${low === high ? low : `${low}..${high}`} after ${wins.length} acknowledged increments`);
