@@ -168,10 +168,12 @@ async function worker(id: number, options: LoadOptions, report: LoadReport, runn
   const keys = Array.from({ length: options.keysPerWorker ?? 3 }, (_, i) => {
     const spaceLevel = i % 2 === 1;
     const name = `${prefix}${id}_${spaceLevel ? 'S' : 'E'}${i}`;
-    const state: KeyState = { name, spaceLevel, unknown: new Set() };
+    // a report carried over from an earlier run (e.g. before a crash) keeps what it knew
+    const state: KeyState = report.keys.get(keyOf(name, spaceLevel)) ?? { name, spaceLevel, unknown: new Set() };
     report.keys.set(keyOf(name, spaceLevel), state);
     return state;
   });
+  const run = Math.random().toString(36).slice(2, 8); // values stay unique across runs
   const stats = report.perTarget.get(target) ?? { requests: 0, succeeded: 0 };
   report.perTarget.set(target, stats);
   let seq = 0;
@@ -258,7 +260,7 @@ async function worker(id: number, options: LoadOptions, report: LoadReport, runn
 
   const write = async (key: KeyState) => {
     if (key.unknown.size > 0 && !(await readOne(key))) return; // learn what landed before a check-and-set
-    const value = `${key.name}:${id}:${++seq}`;
+    const value = `${key.name}:${id}:${run}.${++seq}`;
     const expectedVersion = key.known?.version ?? 0;
     const style = seq % 3; // 0: unconditional GraphQL, 1: check-and-set GraphQL, 2: check-and-set REST
     key.unknown.add(value);
