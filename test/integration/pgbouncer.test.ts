@@ -10,10 +10,10 @@ import { pgbouncerInstalled, startPgBouncer, type PgBouncer } from '../support/p
  * DB_PREPARED_STATEMENTS=false makes a mixed load run without a single
  * error, and two instances starting together migrate one after the other
  * (the migration lock is transaction-scoped). POOLER_LOAD_SECONDS sets the
- * load's duration (default 8).
+ * load's duration (CI: 8; FAULTS_FULL=1: 60).
  */
 
-const SECONDS = Number(process.env.POOLER_LOAD_SECONDS ?? 8);
+const SECONDS = Number(process.env.POOLER_LOAD_SECONDS ?? (process.env.FAULTS_FULL === '1' ? 60 : 8));
 const WORKERS = 16;
 const POOLED = { DB_PREPARED_STATEMENTS: 'false' };
 
