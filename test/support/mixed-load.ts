@@ -52,7 +52,7 @@ export interface KeyState {
 export interface LoadReport {
   requests: number;
   succeeded: number;
-  readonly perTarget: Map<string, { requests: number; succeeded: number }>;
+  readonly perTarget: Map<string, { requests: number; succeeded: number; lastSuccessAt: number }>;
   readonly failures: Failure[];
   /** Reads that returned a value never sent for that name, or older than a write acknowledged before the read began. */
   readonly anomalies: string[];
@@ -174,7 +174,7 @@ async function worker(id: number, options: LoadOptions, report: LoadReport, runn
     return state;
   });
   const run = Math.random().toString(36).slice(2, 8); // values stay unique across runs
-  const stats = report.perTarget.get(target) ?? { requests: 0, succeeded: 0 };
+  const stats = report.perTarget.get(target) ?? { requests: 0, succeeded: 0, lastSuccessAt: 0 };
   report.perTarget.set(target, stats);
   let seq = 0;
 
@@ -186,6 +186,7 @@ async function worker(id: number, options: LoadOptions, report: LoadReport, runn
     if (answer.status === 200 && !code) {
       report.succeeded += 1;
       stats.succeeded += 1;
+      stats.lastSuccessAt = Date.now();
       return true;
     }
     if (code && expected.includes(code) && answer.status < 500) return true;
