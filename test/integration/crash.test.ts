@@ -69,7 +69,9 @@ describe.each(Object.keys(setups))('kill -9 during a write burst, on %s', (kind)
       let killedAt = Infinity;
       const victim = server;
       const kill = (async () => {
-        await sleep(800 + Math.random() * 1000);
+        // in the middle of a burst: once writes are being acknowledged, at a random moment soon after
+        for (const start = Date.now(); report.acknowledgedWrites < acknowledgedBefore + 10 && Date.now() - start < 30_000; ) await sleep(20);
+        await sleep(Math.random() * 400);
         killedAt = Date.now();
         await victim.stop('SIGKILL');
       })();
