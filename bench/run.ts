@@ -193,6 +193,8 @@ async function main(): Promise<void> {
     LOG_LEVEL: 'warn',
     BOOTSTRAP_ADMIN_TOKEN: adminToken,
     DB_POOL_SIZE: process.env.DB_POOL_SIZE ?? '10',
+    // `DB_PREPARED_STATEMENTS=false npm run bench` measures the pooler-friendly unnamed statements
+    ...(process.env.DB_PREPARED_STATEMENTS ? { DB_PREPARED_STATEMENTS: process.env.DB_PREPARED_STATEMENTS } : {}),
   };
 
   let server: RunningServer | undefined;
