@@ -1,5 +1,15 @@
 import { startTestApp, type TestApp } from '../support/app';
-import { newLoadReport, prepareLoadFixture, runLoad, summarize, verifyLoad, type Failure, type LoadFixture } from '../support/mixed-load';
+import {
+  brokenOutagePromises,
+  newLoadReport,
+  prepareLoadFixture,
+  runLoad,
+  summarize,
+  verifyLoad,
+  type Failure,
+  type LoadFixture,
+  type OutageWindow as Window,
+} from '../support/mixed-load';
 import { startPgCluster, type PgCluster } from '../support/pg-cluster';
 
 /*
@@ -19,13 +29,6 @@ const OUTAGE_MS = Number(process.env.OUTAGE_SECONDS ?? (process.env.FAULTS_FULL 
 const RECOVERY_MS = 2000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-interface Window {
-  readonly what: string;
-  readonly from: number;
-  /** When PostgreSQL was accepting connections again. */
-  back: number;
-}
-
 let cluster: PgCluster;
 let app: TestApp;
 let fixture: LoadFixture;
@@ -40,13 +43,7 @@ afterAll(async () => {
   await cluster?.remove();
 });
 
-/** Failures that break the promise: anything but a 503 SERVICE_UNAVAILABLE, or one outside every outage and its recovery time. */
-function brokenPromises(failures: readonly Failure[], windows: readonly Window[]): Failure[] {
-  return failures.filter((f) => {
-    const inOutage = windows.some((w) => f.at >= w.from && f.at <= w.back + RECOVERY_MS);
-    return !(inOutage && f.status === 503 && f.code === 'SERVICE_UNAVAILABLE');
-  });
-}
+const brokenPromises = (failures: readonly Failure[], windows: readonly Window[]) => brokenOutagePromises(failures, windows, RECOVERY_MS);
 
 let runs = 0;
 

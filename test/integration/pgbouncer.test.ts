@@ -1,5 +1,5 @@
 import { startTestApp, type TestApp } from '../support/app';
-import { prepareLoadFixture, runLoad, summarize, verifyLoad } from '../support/mixed-load';
+import { brokenOutagePromises, newLoadReport, prepareLoadFixture, runLoad, summarize, verifyLoad, type OutageWindow } from '../support/mixed-load';
 import { startPgCluster, type PgCluster } from '../support/pg-cluster';
 import { pgbouncerInstalled, startPgBouncer, type PgBouncer } from '../support/pgbouncer';
 
@@ -9,7 +9,8 @@ import { pgbouncerInstalled, startPgBouncer, type PgBouncer } from '../support/p
  * transactions of one pooled client land on different backends:
  * DB_PREPARED_STATEMENTS=false makes a mixed load run without a single
  * error, and two instances starting together migrate one after the other
- * (the migration lock is transaction-scoped). POOLER_LOAD_SECONDS sets the
+ * (the migration lock is transaction-scoped); and a PostgreSQL restart
+ * behind the pooler is 503 and nothing else, recovered from within 2 s. POOLER_LOAD_SECONDS sets the
  * load's duration (CI: 8; FAULTS_FULL=1: 60).
  */
 
@@ -92,3 +93,29 @@ describe('a mixed load through the pooler', () => {
     }
   });
 });
+
+it('PostgreSQL restarted behind the pooler: only 503 meanwhile, recovered within 2 s, nothing lost', async () => {
+  const database = await pooledDatabase();
+  const app = await startTestApp({ database, keepDatabase: true, env: POOLED });
+  try {
+    const fixture = await prepareLoadFixture(app.url, 'pooled-outage');
+    const report = newLoadReport();
+    const window: OutageWindow = { what: 'restart behind the pooler', from: 0, back: Infinity };
+    const outage = (async () => {
+      await new Promise((r) => setTimeout(r, 1500));
+      window.from = Date.now();
+      await cluster.stop('fast');
+      await new Promise((r) => setTimeout(r, 3000));
+      await cluster.start();
+      window.back = Date.now();
+      await new Promise((r) => setTimeout(r, 3500));
+    })();
+    await runLoad({ targets: [app.url], workers: WORKERS, fixture, until: outage, report });
+
+    expect(summarize(brokenOutagePromises(report.failures, [window], 2000))).toEqual({});
+    expect(report.failures.length).toBeGreaterThan(0); // the outage reached the clients through the pooler
+    expect(await verifyLoad(app.url, fixture, report)).toEqual([]);
+  } finally {
+    await app.close();
+  }
+}, 60_000);

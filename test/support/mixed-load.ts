@@ -410,3 +410,24 @@ export function summarize(failures: readonly Failure[]): Record<string, number> 
   }
   return summary;
 }
+
+/** A stretch of time in which the database was away (from) and when it was back. */
+export interface OutageWindow {
+  readonly what: string;
+  /** When the database went (or was about to go) away. */
+  from: number;
+  /** When it was accepting connections again. */
+  back: number;
+}
+
+/**
+ * The failures that break DESIGN §4's outage promise: anything but 503
+ * SERVICE_UNAVAILABLE, or a failure outside every outage and the recovery
+ * time after it.
+ */
+export function brokenOutagePromises(failures: readonly Failure[], windows: readonly OutageWindow[], recoveryMs: number): Failure[] {
+  return failures.filter((f) => {
+    const inOutage = windows.some((w) => f.at >= w.from && f.at <= w.back + recoveryMs);
+    return !(inOutage && f.status === 503 && f.code === 'SERVICE_UNAVAILABLE');
+  });
+}
