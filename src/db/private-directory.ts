@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 
 /*
@@ -24,8 +24,9 @@ export function preparePrivateDirectory(dir: string, setting = 'DATA_DIR'): void
     chmodSync(dir, 0o700); // the mode given to mkdir is narrowed by the umask, never widened: make it exact
     return;
   }
-  const stat = lstatSync(dir);
+  const stat = statSync(dir); // a symbolic link to the real directory is fine: the directory itself is checked
   if (!stat.isDirectory()) throw new InsecureDirectoryError(`${setting} ${dir} is not a directory`);
+  if (process.platform === 'win32') return; // no POSIX modes: access is the ACLs' business
   const uid = process.getuid?.();
   if (uid !== undefined && stat.uid !== uid) {
     throw new InsecureDirectoryError(

@@ -1,4 +1,4 @@
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -63,5 +63,17 @@ describe('restrictTree', () => {
     restrictTree(base);
     expect(files.map(mode)).toEqual([0o600, 0o600, 0o400]);
     expect([mode(path.join(base, 'sub')), mode(path.join(base, 'sub', 'deeper'))]).toEqual([0o700, 0o700]);
+  });
+});
+
+describe('preparePrivateDirectory through a symbolic link', () => {
+  it('checks the directory the link points to', () => {
+    const real = path.join(base, 'real');
+    mkdirSync(real, { mode: 0o700 });
+    const link = path.join(base, 'link');
+    symlinkSync(real, link);
+    expect(() => preparePrivateDirectory(link)).not.toThrow();
+    chmodSync(real, 0o755);
+    expect(() => preparePrivateDirectory(link)).toThrow('has mode 0755');
   });
 });
