@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 
 import { ADMIN_TOKEN, startTestApp, type GraphQLResponse, type TestApp } from '../support/app';
-import { fuzzSettings, ids, nameBreaksRules, nameMayBeRefused, names, text, valueBreaksRules, values } from '../support/arbitraries';
+import { FUZZ_TEST_TIMEOUT_MS, fuzzSettings, ids, nameBreaksRules, nameMayBeRefused, names, text, valueBreaksRules, values } from '../support/arbitraries';
 import { createEnvironment, createSpace, databaseFingerprint, upsertSecret } from '../support/operations';
 
 /*
@@ -14,6 +14,8 @@ import { createEnvironment, createSpace, databaseFingerprint, upsertSecret } fro
  * The seed is printed first; FUZZ_SEED replays it, FUZZ_RUNS sets the runs
  * per property (CI: 25; FAULTS_FULL=1: 400).
  */
+
+jest.setTimeout(FUZZ_TEST_TIMEOUT_MS);
 
 let app: TestApp;
 let env: string;

@@ -7,12 +7,19 @@ import fc from 'fast-check';
  */
 
 export const FUZZ_RUNS = Number(process.env.FUZZ_RUNS ?? (process.env.FAULTS_FULL === '1' ? 400 : 25));
+export const FUZZ_TIME_LIMIT_MS = 150_000;
+/*
+ * A jest timeout must never cut a property short: its runs would go on in the
+ * background and write into the next property's database fingerprints.
+ */
+export const FUZZ_TEST_TIMEOUT_MS = FUZZ_TIME_LIMIT_MS + 120_000;
 
 /** One seed per suite, printed first so that even a run killed by a timeout can be replayed. */
 export function fuzzSettings(suite: string): fc.Parameters<unknown> {
   const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
   process.stdout.write(`${suite}: fast-check seed ${seed} (replay with FUZZ_SEED=${seed}), ${FUZZ_RUNS} runs per property\n`);
-  return { seed, numRuns: FUZZ_RUNS, endOnFailure: false, interruptAfterTimeLimit: 120_000 };
+  // a property stops generating after FUZZ_TIME_LIMIT_MS (and passes on what it ran); tests must allow longer
+  return { seed, numRuns: FUZZ_RUNS, endOnFailure: false, interruptAfterTimeLimit: FUZZ_TIME_LIMIT_MS };
 }
 
 const TRICKY_CHARACTERS = [
