@@ -113,6 +113,7 @@ const schema = z
     ENVIRONMENT_KEY_CACHE_TTL_MS: positiveInt(5 * 60 * 1000),
     ENVIRONMENT_KEY_CACHE_MAX: positiveInt(10_000),
     DB_POOL_SIZE: positiveInt(10),
+    DB_PREPARED_STATEMENTS: booleanFlag,
     MAX_BODY_BYTES: positiveInt(1024 * 1024),
     SHUTDOWN_GRACE_MS: positiveInt(10_000),
     INTROSPECTION: booleanFlag,
@@ -217,6 +218,8 @@ export interface Config {
   /** Bounds on one request (DESIGN §15): distinct values decrypted, and a token's requests in flight per instance. */
   readonly limits: { readonly maxValuesPerRequest: number; readonly maxConcurrentPerToken: number };
   readonly dbPoolSize: number;
+  /** Named prepared statements for the hot reads; off behind a pooler that cannot keep them (PgBouncer < 1.21 in transaction mode). */
+  readonly dbPreparedStatements: boolean;
   readonly maxBodyBytes: number;
   readonly shutdownGraceMs: number;
   readonly introspection: boolean;
@@ -269,6 +272,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     limits: { maxValuesPerRequest: e.MAX_VALUES_PER_REQUEST, maxConcurrentPerToken: e.MAX_REQUESTS_PER_TOKEN },
     dbPoolSize: e.DB_POOL_SIZE,
+    dbPreparedStatements: e.DB_PREPARED_STATEMENTS ?? true,
     maxBodyBytes: e.MAX_BODY_BYTES,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     introspection: e.INTROSPECTION ?? !production,

@@ -10,6 +10,7 @@ import { runStartupTasks } from './startup';
 
 /** Entry point: config → database → start-up tasks → server → listen → graceful stop. */
 async function main(): Promise<void> {
+  process.umask(0o077); // before anything is created: whatever the server writes is its user's alone
   let config;
   try {
     config = loadConfig();

@@ -30,6 +30,7 @@ export function buildProgram(): Command {
 }
 
 async function main(): Promise<void> {
+  process.umask(0o077); // before anything is created: whatever the CLI writes is its user's alone
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (error) {

@@ -1,5 +1,5 @@
 import type { Pool } from 'pg';
-import { DataSource } from 'typeorm';
+import { DataSource, MigrationExecutor } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 
 import type { Config } from '../config';
@@ -7,6 +7,7 @@ import { entities } from '../entities';
 import type { Logger } from '../logger';
 import { migrations } from '../migrations';
 import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded';
+import { PooledClient } from './pg-client';
 import { QueryObserver } from './query-observer';
 import { preparedQueries, type PreparedQueries } from './statements';
 
@@ -42,7 +43,7 @@ export function createDataSource(connection: Connection, poolSize: number, obser
     applicationName: 'secretspace',
     logger: observer,
     maxQueryExecutionTime: 1000,
-    extra: { max: poolSize, connectionTimeoutMillis: 5000 },
+    extra: { max: poolSize, connectionTimeoutMillis: 5000, Client: PooledClient },
   });
 }
 
@@ -84,7 +85,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   return {
     dataSource,
     observer,
-    prepared: preparedQueries(dataSource, observer),
+    prepared: preparedQueries(dataSource, observer, config.dbPreparedStatements),
     async ping() {
       await dataSource.query('SELECT 1');
     },
@@ -95,19 +96,29 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
   };
 }
 
-/** Runs pending migrations; with a shared server, under an advisory lock so instances take turns. */
+/**
+ * Runs pending migrations; with a shared server, all in one transaction that
+ * first takes a transaction-scoped advisory lock, so instances starting
+ * together take turns. A session-level lock would not hold behind a pooler
+ * in transaction mode, where each transaction may run on another backend.
+ */
 async function migrate(dataSource: DataSource, shared: boolean): Promise<void> {
   if (!shared) {
     await dataSource.runMigrations({ transaction: 'each' });
     return;
   }
   const runner = dataSource.createQueryRunner();
-  await runner.connect();
   try {
-    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    await dataSource.runMigrations({ transaction: 'each' });
+    await runner.startTransaction();
+    await runner.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    const executor = new MigrationExecutor(dataSource, runner);
+    executor.transaction = 'all'; // joins the transaction already open, so the lock covers every step
+    await executor.executePendingMigrations();
+    await runner.commitTransaction();
+  } catch (error) {
+    if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+    throw error;
   } finally {
-    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
     await runner.release();
   }
 }

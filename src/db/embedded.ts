@@ -5,6 +5,8 @@ import path from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
+import { preparePrivateDirectory, restrictTree } from './private-directory';
+
 /*
  * The embedded default: PGlite (PostgreSQL compiled to WASM) keeps its files
  * in DATA_DIR and is served over a Unix socket to the ordinary `pg` driver,
@@ -23,7 +25,7 @@ export interface EmbeddedDatabase {
 }
 
 export async function startEmbeddedDatabase(dataDir: string, maxConnections: number): Promise<EmbeddedDatabase> {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  preparePrivateDirectory(dataDir);
   const releaseLock = acquireDirectoryLock(path.join(dataDir, 'secretspace.lock'));
   let socketDir = path.join(dataDir, 'socket');
   let temporarySocketDir = false;
@@ -37,6 +39,7 @@ export async function startEmbeddedDatabase(dataDir: string, maxConnections: num
 
   try {
     const db = await PGlite.create(path.join(dataDir, 'pgdata'));
+    restrictTree(dataDir);
     const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections });
     await server.start();
     return {
@@ -45,6 +48,7 @@ export async function startEmbeddedDatabase(dataDir: string, maxConnections: num
       async stop() {
         await server.stop();
         await db.close();
+        restrictTree(dataDir);
         rmSync(temporarySocketDir ? socketDir : socketPath, { recursive: true, force: true });
         releaseLock();
       },

@@ -1,4 +1,4 @@
-import { QueryFailedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
 
 import { NameConflictError, NotFoundError, ServiceUnavailableError, isAppError, type AppError } from '../errors';
 
@@ -22,6 +22,8 @@ const CONNECTION_MESSAGES =
 /** Whether a failure means "the database cannot be reached", as opposed to a bug or a bad statement. */
 export function isConnectionFailure(error: unknown): boolean {
   for (let e: unknown = error, depth = 0; e && typeof e === 'object' && depth < 4; depth++) {
+    // TypeORM releases a query runner whose connection failed; its transaction's next statement fails with this
+    if (e instanceof QueryRunnerAlreadyReleasedError) return true;
     const { code, message } = e as { code?: unknown; message?: unknown };
     if (typeof code === 'string' && (CONNECTION_SQLSTATE.test(code) || CONNECTION_MESSAGES.test(code))) return true;
     if (typeof message === 'string' && CONNECTION_MESSAGES.test(message)) return true;

@@ -21,15 +21,15 @@ export interface Queryable {
  * Transactions and everything else go through TypeORM.
  *
  * A pooler in transaction mode (PgBouncer < 1.21) does not keep named
- * statements across transactions; point DATABASE_URL at PostgreSQL or at a
- * pooler that supports them.
+ * statements across transactions: with `named` false (DB_PREPARED_STATEMENTS=false)
+ * the same statements run unnamed, parsed on every call.
  */
 export interface PreparedQueries extends Queryable {
   /** The same, on the connection of a TypeORM transaction (so the statements join it). */
   in(manager: EntityManager): Queryable;
 }
 
-export function preparedQueries(dataSource: DataSource, observer: QueryObserver): PreparedQueries {
+export function preparedQueries(dataSource: DataSource, observer: QueryObserver, named = true): PreparedQueries {
   const pool = (dataSource.driver as PostgresDriver).master as Pool;
   const names = new Map<string, string>();
   const nameOf = (text: string) => {
@@ -43,7 +43,7 @@ export function preparedQueries(dataSource: DataSource, observer: QueryObserver)
   const on = (client: () => Promise<Pick<Pool, 'query'>> | Pick<Pool, 'query'>): Queryable => ({
     async query(text, values = []) {
       observer.logQuery();
-      const result = await (await client()).query({ name: nameOf(text), text, values });
+      const result = await (await client()).query(named ? { name: nameOf(text), text, values } : { text, values });
       return result.rows;
     },
   });

@@ -15,9 +15,19 @@ export interface ServerProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-export async function startServerProcess(env: Record<string, string>, port: number): Promise<ServerProcess> {
+export interface ServerProcessOptions {
+  /** A command that runs the server, e.g. `['setpriv', '--reuid=nobody', …]` to drop privileges. */
+  readonly prefix?: readonly string[];
+}
+
+export async function startServerProcess(
+  env: Record<string, string>,
+  port: number,
+  options: ServerProcessOptions = {},
+): Promise<ServerProcess> {
   if (!existsSync(MAIN)) throw new Error(`${MAIN} is missing: run \`npm run build\` first`);
-  const child = spawn(process.execPath, [MAIN], {
+  const [command, ...args] = [...(options.prefix ?? []), process.execPath, MAIN];
+  const child = spawn(command, args, {
     env: {
       PATH: process.env.PATH,
       HOST: '127.0.0.1',

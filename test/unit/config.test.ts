@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       limits: { maxValuesPerRequest: 5_000, maxConcurrentPerToken: 64 },
       secrets: { versionsKept: 20, deletedRetentionDays: 30, purgeIntervalMs: 3_600_000 },
       dbPoolSize: 10,
+      dbPreparedStatements: true,
       maxBodyBytes: 1024 * 1024,
       shutdownGraceMs: 10_000,
       introspection: true,
@@ -118,6 +119,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'production', INTROSPECTION: 'true' }).introspection).toBe(true);
     expect(loadConfig({ NODE_ENV: 'development', INTROSPECTION: 'false' }).introspection).toBe(false);
     expect(loadConfig({ NODE_ENV: 'test' })).toMatchObject({ production: false, introspection: true });
+  });
+
+  it('turns named prepared statements off with DB_PREPARED_STATEMENTS=false, and refuses other words', () => {
+    expect(loadConfig({ DB_PREPARED_STATEMENTS: 'false' }).dbPreparedStatements).toBe(false);
+    expect(loadConfig({ DB_PREPARED_STATEMENTS: '1' }).dbPreparedStatements).toBe(true);
+    expect(configError({ DB_PREPARED_STATEMENTS: 'off' })).toContain('DB_PREPARED_STATEMENTS');
   });
 
   it('rejects a short BOOTSTRAP_ADMIN_TOKEN without echoing it', () => {

@@ -1,4 +1,4 @@
-import { QueryFailedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError } from 'typeorm';
 
 import { constraintViolation, isConnectionFailure } from '../../src/db/pg-errors';
 
@@ -16,6 +16,7 @@ describe('isConnectionFailure', () => {
     ['pool timeout', new Error('timeout exceeded when trying to connect')],
     ['database closed to connections', pgError({ code: '55000', message: 'database "x" is not currently accepting connections' })],
     ['wrapped by TypeORM', wrapped(pgError({ code: '57P01' }))],
+    ['a transaction whose connection died (TypeORM released its runner)', new QueryRunnerAlreadyReleasedError()],
   ])('recognises %s', (_label, error) => {
     expect(isConnectionFailure(error)).toBe(true);
   });

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 import { parseLocalMasterKeys, type LocalMasterKey } from '../../config';
+import { preparePrivateDirectory } from '../../db/private-directory';
 import { DecryptionFailedError } from '../../errors';
 import { openFromBuffer, sealToBuffer } from '../aes-gcm';
 import type { CipherProvider } from '../provider';
@@ -48,7 +49,7 @@ export const localProviderFactory: ProviderFactory = async ({ config, logger, ac
   const generated = path.join(config.dataDir, GENERATED_KEY_FILE);
   if (existsSync(generated)) return createLocalProvider(parseLocalMasterKeys(readFileSync(generated, 'utf8')));
   if (!active || !config.embedded) return undefined;
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  preparePrivateDirectory(config.dataDir);
   const id = `generated-${randomBytes(4).toString('hex')}`;
   writeFileSync(generated, `${id}:${randomBytes(32).toString('base64')}\n`, { mode: 0o600, flag: 'wx' });
   logger.warn(
