@@ -8,7 +8,7 @@ import { createCipherProviderRegistry } from './crypto/providers';
 import { openDatabase, type Database } from './db/database';
 import { buildAppSchema } from './graphql/schema';
 import type { Logger } from './logger';
-import { RequestContexts } from './modules/request/request-context';
+import { RequestContexts } from './modules/request/request-contexts';
 import { TokenResolver } from './modules/token/token.resolver';
 import { TokenService } from './modules/token/token.service';
 import { AuditResolver } from './modules/audit/audit.resolver';

@@ -89,7 +89,7 @@ export class AuditEvent {
   @Column({ name: 'last_at', type: 'timestamptz', nullable: true })
   lastAt!: Date | null;
 
-  /* Written by the features that need them; not in the schema yet. */
+  @Field(() => String, { nullable: true, description: 'The actor of a personal secret read or written.' })
   @Column({ name: 'actor_id', type: 'text', nullable: true })
   actorId!: string | null;
 

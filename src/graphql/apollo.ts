@@ -35,7 +35,7 @@ export const graphqlLimits = (production: boolean) => ({
   blockFieldSuggestion: { enabled: production },
 });
 
-/** Apollo Server for the schema; the Fastify integration and the request lifecycle are wired by http/server.ts. */
+/** Apollo Server for the schema; the Fastify integration and the request lifecycle are wired by src/server.ts. */
 export function createApolloServer(
   schema: GraphQLSchema,
   config: Config,

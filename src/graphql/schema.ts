@@ -28,7 +28,7 @@ const noContainer: ContainerType = {
 /*
  * No authChecker: who may do what is decided by the services (each asserts
  * its capability) and, for the whole operation before it runs, by the
- * access plugin reading each field's declared capability (access-plugin.ts).
+ * access plugin reading each field's declared capability (operation-guard.ts).
  */
 export function buildAppSchema(container: ContainerType = noContainer): GraphQLSchema {
   return buildSchemaSync({

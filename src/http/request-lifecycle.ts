@@ -2,7 +2,8 @@ import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { Logger } from '../logger';
-import type { Credentials, RequestContext, RequestContexts, SessionCookie } from '../modules/request/request-context';
+import type { Credentials, RequestContext, SessionCookie } from '../modules/request/request-context';
+import type { RequestContexts } from '../modules/request/request-contexts';
 import { graphqlErrorBody, restErrorBody, toClientError, type ClientError } from './errors';
 
 /** The admin UI's session: an ADMIN token in an HttpOnly, SameSite=Strict cookie. */
@@ -29,7 +30,7 @@ const apiOf = (request: FastifyRequest): Api | undefined => {
 const bodyFor = (api: Api, error: ClientError) => (api === 'rest' ? restErrorBody(error) : graphqlErrorBody(error));
 
 /**
- * The HTTP side of the one request lifecycle (modules/access/request-context.ts),
+ * The HTTP side of the one request lifecycle (modules/request/request-context.ts),
  * as three hooks around every GraphQL and REST route, so no route can skip it:
  * - onRequest: authenticate before the body is read (an unauthenticated
  *   megabyte of JSON costs nothing), and attach the context;

@@ -9,6 +9,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * included), each with its own data key, and is pruned in the write's own
  * transaction. Both tables tie their data keys to an environment-key
  * version, so a rotation cannot retire a version still in use by history.
+ * History's key is checked at commit: deleting an environment removes its
+ * keys directly but its history only through its secrets, one cascade
+ * later, and an immediate check would refuse the delete.
  *
  * A deleted secret keeps its row (deleted_at) and its name: writing that
  * name again revives the same row, so one row per name still holds, and the
@@ -42,7 +45,7 @@ export class VersionsAndActors1764748800000 implements MigrationInterface {
         restored_from integer,
         PRIMARY KEY (secret_id, version),
         CONSTRAINT secret_version_key_version_fkey FOREIGN KEY (environment_id, key_version)
-          REFERENCES environment_key (environment_id, version)
+          REFERENCES environment_key (environment_id, version) DEFERRABLE INITIALLY DEFERRED
       )`);
     await q.query(`CREATE INDEX secret_version_key_version_idx ON secret_version (environment_id, key_version)`);
 

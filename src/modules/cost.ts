@@ -1,7 +1,7 @@
 import type { ComplexityEstimator } from 'graphql-query-complexity';
 
 /*
- * List-aware cost estimation (graphql/limits.ts): a field's cost is one plus
+ * List-aware cost estimation (graphql/operation-guard.ts): a field's cost is one plus
  * its selection's cost times the number of items it may return, so nesting
  * and aliasing lists multiplies as the work does. Unpaginated lists are
  * counted at LIST_LENGTH_ESTIMATE items; paginated ones at their `first`.

@@ -60,6 +60,13 @@ export const actorIdSchema = z
   .string({ error: 'must be a string' })
   .regex(/^[\x21-\x7e]{1,128}$/, 'must be 1-128 printable ASCII characters without spaces');
 
+/** An actor id argument, or null when none was given. */
+export const optionalActorId = (input: unknown): string | null => checkOptional(actorIdSchema, 'actorId', input) ?? null;
+
+/** How many items a page holds: 1 to `max`. */
+export const pageSizeSchema = (max: number) =>
+  z.number({ error: 'must be an integer' }).int('must be an integer').min(1, `must be from 1 to ${max}`).max(max, `must be from 1 to ${max}`);
+
 /** A secret version number. */
 export const versionSchema = z
   .number({ error: 'must be an integer' })

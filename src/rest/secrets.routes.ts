@@ -93,7 +93,7 @@ export async function secretsRoutes(app: FastifyInstance, { container }: { conta
     const revealed = await secrets.revealEffective(contextOf(request), {
       environmentId: query.environmentId,
       spaceId: query.spaceId || undefined,
-      actorId: query.actorId || undefined,
+      actorId: query.actorId, // validated by the service: "" is not "no actor" (a personal view is never silently shared)
     });
     return reply.send({ data: revealed.map(({ resolved, value }) => toRest(resolved.secret, value)) });
   });
@@ -112,7 +112,7 @@ export async function secretsRoutes(app: FastifyInstance, { container }: { conta
     const written = await secrets.upsert(contextOf(request).access, {
       environmentId: body.environmentId,
       spaceId: body.spaceId,
-      actorId: body.actorId || undefined,
+      actorId: body.actorId, // validated: a write meant for one actor never becomes a shared secret
       name: body.name,
       value: body.value,
       expectedVersion: body.expectedVersion,

@@ -105,7 +105,7 @@ it('keeps history, rolls back, deletes and restores, and resolves personal value
     const reader = await listenerAt(server.url, env, space);
     const value = async (vars: string) => ok(await gqlAt(server.url, `{ secret(name: "H"${vars}) { value overrideStale } }`, {}, reader)).secret;
 
-    expect(await value(', actorId: "us_ag_1"')).toEqual({ value: 'h-mine', overrideStale: true });
+    expect(await value(', actorId: "us_ag_1"')).toEqual({ value: 'h-mine', overrideStale: false });
     expect(await value('')).toEqual({ value: 'h-space', overrideStale: false });
     const versions = ok(
       await gqlAt(server.url, `query($e: ID!) { environment(id: $e) { secrets { versions { edges { node { version value } } } } } }`, { e: env }, reader),

@@ -111,3 +111,15 @@ describe('expiresAt, for every token', () => {
     expect(res.errors?.[0].extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'expiresAt' });
   });
 });
+
+it('a session never outlives its signing token: capped at its expiry, and refused once it is revoked', async () => {
+  const expiresAt = new Date(Date.now() + 60 * 60 * 1000).toISOString();
+  const created = dataOf(
+    await app.gql(`mutation($x: DateTime) { createApiToken(input: { name: "short", role: ADMIN, expiresAt: $x }) { token apiToken { id } } }`, { x: expiresAt }),
+  ).createApiToken;
+  const signed = await signIn(created.token);
+  expect(signed.data.expiresAt).toBe(expiresAt);
+  /* The revocation lands after the session row exists, as when it races the sign-in: every lookup checks the parent. */
+  await app.sql(`UPDATE api_token SET revoked_at = now() WHERE id = $1`, [created.apiToken.id]);
+  expect((await viewerWith(signed.cookie!)).status).toBe(401);
+});

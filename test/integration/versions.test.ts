@@ -393,3 +393,16 @@ describe('concurrency', () => {
     expect(history.at(-1)).toBe(current.version - 1);
   });
 });
+
+describe('deleting what holds history', () => {
+  it('an environment whose secrets have retained versions is deleted with them', async () => {
+    const e = await createEnvironment(app, 'doomed-with-history');
+    const s = await createSpace(app, e, 'doomed-space');
+    await upsertSecret(app, { environmentId: e, name: 'H', value: 'h1' });
+    await upsertSecret(app, { environmentId: e, name: 'H', value: 'h2' });
+    await upsertSecret(app, { environmentId: e, spaceId: s, name: 'H', value: 's1' });
+    await upsertSecret(app, { environmentId: e, spaceId: s, name: 'H', value: 's2' });
+    expect(dataOf(await mutate(`mutation($id: ID!) { deleteEnvironment(id: $id) }`, { id: e })).deleteEnvironment).toBe(e);
+    expect(await app.sql(`SELECT count(*)::int AS n FROM secret_version WHERE environment_id = $1`, [e])).toEqual([{ n: 0 }]);
+  });
+});

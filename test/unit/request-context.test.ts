@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { TokenRole, type Secret } from '../../src/entities';
 import type { AuditRecord } from '../../src/modules/audit/audit-record';
-import { RequestContexts } from '../../src/modules/request/request-context';
+import { RequestContexts } from '../../src/modules/request/request-contexts';
 
 /* The request lifecycle with fakes: bounds on values and on requests in flight, and one audit record per value. */
 

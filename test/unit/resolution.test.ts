@@ -249,6 +249,19 @@ describe('overrideStale', () => {
   });
 });
 
+describe('overrideStale of an environment-level personal value seen from a space', () => {
+  it('compares with what it shadowed at environment level, not with the space row below it in this view', () => {
+    const E = secret('N');
+    const S = writtenOver(secret('N', spaceId), E);
+    const EA = writtenOver(secret('N', null, 'a'), E);
+    const seen = resolveSecret('N', [E, S, EA], 'a')!;
+    expect(seen.overrides).toBe(S);
+    expect(seen.overrideStale).toBe(false);
+    E.version = 2;
+    expect(resolveSecret('N', [E, S, EA], 'a')!.overrideStale).toBe(true);
+  });
+});
+
 describe('shadowedBy: what a write records', () => {
   it('is the next candidate below the written row in its own placement', () => {
     const E = secret('N');

@@ -46,7 +46,7 @@ const SYSTEM: Principal = Object.freeze({ tokenId: null, role: TokenRole.ADMIN, 
  *
  * Every service command takes the caller's policy as its first argument and
  * asserts the capability it needs before doing any work; GraphQL refuses an
- * operation up front through the same `allows` (graphql/access-plugin.ts).
+ * operation up front through the same `allows` (graphql/operation-guard.ts).
  */
 export class AccessPolicy {
   /** The CLI and start-up tasks: manages everything, reads no value, audited with no token. */

@@ -8,7 +8,7 @@ export const REQUIRES = 'requires';
 /**
  * Declares the capability a GraphQL field needs, so that an operation the
  * caller may not run is refused before anything executes
- * (graphql/access-plugin.ts). The service behind the field asserts the same
+ * (graphql/operation-guard.ts). The service behind the field asserts the same
  * capability through the same AccessPolicy; this is the early, whole-request
  * form of that check, not a second rule.
  */

@@ -8,7 +8,7 @@ import { Capability, type AccessPolicy } from '../access/access-policy';
 import { checkOptional, idSchema } from '../validation';
 import { AfterCommit } from './after-commit';
 import { assertCursorNotExpired, decodeAuditCursor, encodeAuditCursor } from './audit-cursor';
-import type { AuditRecord } from './audit-record';
+import { isRead, type AuditRecord } from './audit-record';
 import { SINK_COLUMNS, type AuditSink, type AuditSinkRow } from './audit-sink';
 import { ReadCoalescer } from './read-coalescer';
 
@@ -125,10 +125,10 @@ export class AuditService {
 
   private async appendReads(records: readonly AuditRecord[], db: Queryable): Promise<void> {
     if (this.coalescer) {
-      const reads = records.filter((r) => r.action === AuditAction.SECRET_READ);
+      const reads = records.filter(isRead);
       if (reads.length) await this.coalescer.stage(reads, db);
       if (reads.length === records.length) return;
-      records = records.filter((r) => r.action !== AuditAction.SECRET_READ);
+      records = records.filter((r) => !isRead(r));
     }
     const rows: AuditSinkRow[] = await db.query(this.readSql, [JSON.stringify(records)]);
     if (this.sink && rows.length) this.sink.write(rows);

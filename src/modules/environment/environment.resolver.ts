@@ -6,7 +6,7 @@ import type { RequestContext } from '../request/request-context';
 import { Requires } from '../access/requires';
 import { listCost } from '../cost';
 import { EffectiveSecret } from '../secret/secret.types';
-import { actorIdSchema, check, checkOptional, idSchema } from '../validation';
+import { check, idSchema, optionalActorId } from '../validation';
 import type { EnvironmentService } from './environment.service';
 import { CreateEnvironmentInput } from './environment.types';
 
@@ -56,7 +56,7 @@ export class EnvironmentResolver {
     @Arg('actorId', () => String, { nullable: true }) actorId: string | null,
     @Ctx() { loaders }: RequestContext,
   ): Promise<EffectiveSecret[]> {
-    return loaders.effectiveSecrets.load({ environmentId: environment.id, spaceId: null, actorId: actorOf(actorId) });
+    return loaders.effectiveSecrets.load({ environmentId: environment.id, spaceId: null, actorId: optionalActorId(actorId) });
   }
 
   @FieldResolver(() => [Secret], {
@@ -68,8 +68,6 @@ export class EnvironmentResolver {
     @Arg('actorId', () => String, { nullable: true }) actorId: string | null,
     @Ctx() { loaders }: RequestContext,
   ): Promise<Secret[]> {
-    return loaders.personalSecrets.load({ environmentId: environment.id, spaceId: null, actorId: actorOf(actorId) });
+    return loaders.personalSecrets.load({ environmentId: environment.id, spaceId: null, actorId: optionalActorId(actorId) });
   }
 }
-
-const actorOf = (actorId: string | null) => checkOptional(actorIdSchema, 'actorId', actorId) ?? null;

@@ -6,7 +6,7 @@ import type { Principal } from '../access/access-policy';
 /** Raised when one request asks for more distinct values than the per-request bound allows. */
 export class TooManyValuesError extends BadUserInputError {
   constructor(limit: number) {
-    super('value', `this request reads more than ${limit} distinct values; narrow it (one scope, or fewer aliases)`);
+    super('value', `this request reads more than ${limit} distinct values; narrow it (one environment or space, or fewer aliases)`);
   }
 }
 

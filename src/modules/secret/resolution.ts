@@ -8,7 +8,7 @@ export interface ResolvedSecret {
   readonly secret: Secret;
   /** The row that would supply the value if this one did not exist (the next candidate). */
   readonly overrides: Secret | null;
-  /** `overrides` differs from what the supplying row shadowed when it was written (DESIGN §11). */
+  /** What the supplying row shadowed when it was written has changed since (DESIGN §11; see `resolved`). */
   readonly overrideStale: boolean;
   /** Set when a personal value supplies it. */
   readonly actorId: string | null;
@@ -59,24 +59,32 @@ function ranked(candidates: readonly Secret[], actorId: string | null): Secret[]
 const sameRow = (a: { id: string; version: number } | null, id: string | null, version: number | null) =>
   a === null ? id === null : a.id === id && a.version === version;
 
-function resolved(winner: Secret, overrides: Secret | null): ResolvedSecret {
+/**
+ * The winner of ranked candidates, what it overrides in this view, and
+ * whether that is stale. A write records what the row shadowed in its own
+ * placement, so staleness compares against the next candidate there: an
+ * environment-level winner seen from a space is stale when the environment
+ * value below it changed, not because the space has a row of its own.
+ */
+function resolved([winner, ...below]: Secret[]): ResolvedSecret {
+  const inOwnPlacement = winner.spaceId === null ? below.filter((c) => c.spaceId === null) : below;
   return {
     name: winner.name,
     source: winner.spaceId === null ? SecretScope.ENVIRONMENT : SecretScope.SPACE,
     secret: winner,
-    overrides,
-    overrideStale: !sameRow(overrides, winner.shadowedId ?? null, winner.shadowedVersion ?? null),
+    overrides: below[0] ?? null,
+    overrideStale: !sameRow(inOwnPlacement[0] ?? null, winner.shadowedId ?? null, winner.shadowedVersion ?? null),
     actorId: winner.actorId ?? null,
   };
 }
 
 /** One name among `candidates` (rows of that name in the view's environment and space); undefined when none applies. */
 export function resolveSecret(name: string, candidates: readonly Secret[], actorId: string | null = null): ResolvedSecret | undefined {
-  const [winner, next] = ranked(
+  const order = ranked(
     candidates.filter((s) => s.name === name),
     actorId,
   );
-  return winner && resolved(winner, next ?? null);
+  return order.length ? resolved(order) : undefined;
 }
 
 /**
@@ -97,8 +105,8 @@ export function resolveEffectiveSecrets(
   }
   const out: ResolvedSecret[] = [];
   for (const group of byName.values()) {
-    const [winner, next] = ranked(group, actorId);
-    if (winner) out.push(resolved(winner, next ?? null));
+    const order = ranked(group, actorId);
+    if (order.length) out.push(resolved(order));
   }
   return out.sort((a, b) => compareNames(a.name, b.name));
 }

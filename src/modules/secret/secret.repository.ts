@@ -225,12 +225,6 @@ export async function lockSecretForWrite(
   return { existing: target && hydrate(target), candidates: rows.filter((r) => !r.is_target && r.name === name).map(hydrate) };
 }
 
-/** Locks a secret row by id — live or deleted — for the rest of the transaction. */
-export async function lockSecretById(db: Queryable, id: string): Promise<Secret | undefined> {
-  const rows: SecretRow[] = await db.query(`SELECT ${COLUMNS} FROM secret WHERE id = $1 FOR UPDATE`, [id]);
-  return rows[0] && hydrate(rows[0]);
-}
-
 /** A secret row by id, live or deleted, without a lock. */
 export async function findSecretById(db: Queryable, id: string): Promise<Secret | undefined> {
   const rows: SecretRow[] = await db.query(`SELECT ${COLUMNS} FROM secret WHERE id = $1`, [id]);
@@ -321,7 +315,7 @@ export const UPDATE_SECRET_VALUE_SQL = `WITH archived AS (
        UPDATE secret SET version = $2, key_version = $3, wrapped_dek = $4, ciphertext = $5, shadowed_id = $6, shadowed_version = $7,
               written_by = $8, restored_from = $9, deleted_at = NULL, updated_at = now()
         WHERE id = $1 RETURNING ${COLUMNS}, ${AFFECTED('secret')})
-     SELECT updated.*, (SELECT count(*) FROM archived) AS archived, (SELECT count(*) FROM pruned) AS pruned FROM updated`;
+     SELECT updated.* FROM updated`;
 
 /** Replaces the current version of a row locked by lockSecretForWrite/lockSecretById, keeping `kept` versions in all. */
 export async function updateSecretValue(db: Queryable, row: SealedSecretRow, kept: number): Promise<ChangedSecret> {
@@ -410,6 +404,19 @@ export const FIND_VERSIONS_SQL = `SELECT * FROM (
     SELECT v.*, row_number() OVER (PARTITION BY v.secret_id ORDER BY v.version DESC) AS n
       FROM (${VERSIONS}) v WHERE $2::int IS NULL OR v.version < $2::int) x
   WHERE x.n <= $3 ORDER BY x.secret_id, x.version DESC`;
+
+/** A retained version as the row it was: the secret's identity with that version's sealed value and metadata. */
+export function versionAsSecret(secret: Secret, row: VersionRow): Secret {
+  const version = Object.assign(new Secret(), secret);
+  version.version = row.version;
+  version.keyVersion = row.key_version;
+  version.wrappedDek = row.wrapped_dek;
+  version.ciphertext = row.ciphertext;
+  version.updatedAt = row.created_at;
+  version.writtenBy = row.written_by;
+  version.restoredFrom = row.restored_from;
+  return version;
+}
 
 export async function findVersions(db: Queryable, secretIds: readonly string[], below: number | null, count: number): Promise<VersionRow[]> {
   return db.query(FIND_VERSIONS_SQL, [secretIds, below, count]);

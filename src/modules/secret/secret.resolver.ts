@@ -6,7 +6,7 @@ import { Capability } from '../access/access-policy';
 import { Requires } from '../access/requires';
 import { listCost, pageCost } from '../cost';
 import type { RequestContext } from '../request/request-context';
-import { checkOptional, versionSchema } from '../validation';
+import { checkOptional, pageSizeSchema } from '../validation';
 import type { SecretService } from './secret.service';
 import {
   EffectiveSecret,
@@ -132,7 +132,7 @@ export class SecretResolver {
     @Arg('after', () => String, { nullable: true }) after: string | null,
     @Ctx() { loaders }: RequestContext,
   ): Promise<SecretVersionConnection> {
-    const count = checkOptional(versionSchema.max(MAX_VERSIONS, `must be at most ${MAX_VERSIONS}`), 'first', first) ?? DEFAULT_VERSIONS;
+    const count = checkOptional(pageSizeSchema(MAX_VERSIONS), 'first', first) ?? DEFAULT_VERSIONS;
     const rows = await loaders.versions.load({ secretId: secret.id, first: count, below: belowCursor(after) });
     const page = rows.slice(0, count);
     const edges = page.map((row) => ({

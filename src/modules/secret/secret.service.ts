@@ -19,11 +19,11 @@ import { secretRecord, type SecretTopic } from '../audit/audit-record';
 import type { AuditService } from '../audit/audit.service';
 import type { CheckedPlacement, PlacementArgs } from '../placement';
 import {
-  actorIdSchema,
   check,
   checkOptional,
   expectedVersionSchema,
   idSchema,
+  optionalActorId,
   secretNameSchema,
   secretValueSchema,
   versionSchema,
@@ -42,6 +42,7 @@ import {
   purgeDeletedSecrets,
   softDeleteSecret,
   updateSecretValue,
+  versionAsSecret,
   type ChangedSecret,
   type PlacementRow,
   type VersionRow,
@@ -112,7 +113,7 @@ function checkPlacement({ environmentId, spaceId, access }: PlacementRequest, ro
   return { environmentId: row.environment_id, spaceId: row.space_id, currentKeyVersion: row.current_key_version };
 }
 
-const actorOf = (args: { actorId?: unknown }) => checkOptional(actorIdSchema, 'actorId', args.actorId) ?? null;
+const actorOf = (args: { actorId?: unknown }) => optionalActorId(args.actorId);
 
 const ownerOf = (secret: Pick<Secret, 'id' | 'environmentId' | 'spaceId' | 'name'>, version: number): ValueOwner => ({
   secretId: secret.id,
@@ -121,19 +122,6 @@ const ownerOf = (secret: Pick<Secret, 'id' | 'environmentId' | 'spaceId' | 'name
   name: secret.name,
   version,
 });
-
-/** A retained version as the row it was: the secret's identity with that version's sealed value. */
-function asVersion(secret: Secret, row: VersionRow): Secret {
-  const version = Object.assign(new Secret(), secret);
-  version.version = row.version;
-  version.keyVersion = row.key_version;
-  version.wrappedDek = row.wrapped_dek;
-  version.ciphertext = row.ciphertext;
-  version.updatedAt = row.created_at;
-  version.writtenBy = row.written_by;
-  version.restoredFrom = row.restored_from;
-  return version;
-}
 
 /* Lost insert races, serialization failures and key-version changes are retried; more than this means something is wrong. */
 const MAX_WRITE_ATTEMPTS = 8;
@@ -184,7 +172,7 @@ export class SecretService {
     if (pinned === undefined || pinned === resolved.secret.version) return resolved;
     const row = await findVersion(this.prepared, resolved.secret.id, pinned);
     if (!row) throw new NotFoundError(`version ${pinned} of that secret`, 'version');
-    return { ...resolved, secret: asVersion(resolved.secret, row) };
+    return { ...resolved, secret: versionAsSecret(resolved.secret, row) };
   }
 
   /** The effective list of a view given by arguments, checked as `resolve` does, in one statement. */
@@ -221,7 +209,7 @@ export class SecretService {
   revealVersion(reader: ValueReader, secret: Secret, row: VersionRow): string | Promise<string> {
     reader.access.assertReadsValue(secret);
     if (secret.deletedAt !== null) throw new NotFoundError('secret');
-    return this.reveal(reader, asVersion(secret, row));
+    return this.reveal(reader, versionAsSecret(secret, row));
   }
 
   /**
@@ -308,7 +296,7 @@ export class SecretService {
       }
       const row = await findVersion(tx, locked.id, version);
       if (!row) throw new NotFoundError(`version ${version} of that secret`, 'version');
-      return { value: await this.keyring.open(asVersion(locked, row), ownerOf(locked, version)), restoredFrom: version };
+      return { value: await this.keyring.open(versionAsSecret(locked, row), ownerOf(locked, version)), restoredFrom: version };
     });
   }
 
@@ -390,6 +378,13 @@ export class SecretService {
         await findPlacement(this.prepared, current.environmentId, current.spaceId),
       );
       const key = await this.keyring.key(current.environmentId, placement.currentKeyVersion);
+      /*
+       * The old value is opened inside the transaction; its key is fetched
+       * first so no row lock waits on a provider call. Every retained version
+       * shares the current one's key version except during a rotation, when
+       * an uncached one costs a call under the lock, once.
+       */
+      await this.keyring.key(current.environmentId, current.keyVersion);
       return this.db.transaction(async (manager) => {
         const tx = this.prepared.in(manager);
         const { existing: locked, candidates } = await lockSecretForWrite(tx, current.environmentId, current.spaceId, current.actorId, current.name);

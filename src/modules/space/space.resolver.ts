@@ -6,7 +6,7 @@ import type { RequestContext } from '../request/request-context';
 import { Requires } from '../access/requires';
 import { listCost } from '../cost';
 import { EffectiveSecret } from '../secret/secret.types';
-import { actorIdSchema, check, checkOptional, idSchema } from '../validation';
+import { check, idSchema, optionalActorId } from '../validation';
 import type { SpaceService } from './space.service';
 import { CreateSpaceInput } from './space.types';
 
@@ -55,7 +55,7 @@ export class SpaceResolver {
     actorId: string | null,
     @Ctx() { loaders }: RequestContext,
   ): Promise<EffectiveSecret[]> {
-    return loaders.effectiveSecrets.load({ environmentId: space.environmentId, spaceId: space.id, actorId: actorOf(actorId) });
+    return loaders.effectiveSecrets.load({ environmentId: space.environmentId, spaceId: space.id, actorId: optionalActorId(actorId) });
   }
 
   @FieldResolver(() => [Secret], {
@@ -67,8 +67,6 @@ export class SpaceResolver {
     @Arg('actorId', () => String, { nullable: true }) actorId: string | null,
     @Ctx() { loaders }: RequestContext,
   ): Promise<Secret[]> {
-    return loaders.personalSecrets.load({ environmentId: space.environmentId, spaceId: space.id, actorId: actorOf(actorId) });
+    return loaders.personalSecrets.load({ environmentId: space.environmentId, spaceId: space.id, actorId: optionalActorId(actorId) });
   }
 }
-
-const actorOf = (actorId: string | null) => checkOptional(actorIdSchema, 'actorId', actorId) ?? null;

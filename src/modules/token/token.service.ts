@@ -19,10 +19,13 @@ export const SESSION_MS = 8 * 60 * 60 * 1000;
 export const LAST_USED_RESOLUTION_MS = 60_000;
 
 /** $1 token hashes (bytea[]), $2 LAST_USED_RESOLUTION_MS. */
-export const TOKEN_LOOKUP_SQL = `SELECT id, role, environment_id, space_id, token_hash, expires_at, parent_token_id,
-                  (last_used_at IS NULL OR last_used_at < now() - $2 * interval '1 millisecond') AS stale
-             FROM api_token
-            WHERE token_hash = ANY($1::bytea[]) AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())`;
+export const TOKEN_LOOKUP_SQL = `SELECT t.id, t.role, t.environment_id, t.space_id, t.token_hash, t.expires_at, t.parent_token_id,
+                  (t.last_used_at IS NULL OR t.last_used_at < now() - $2 * interval '1 millisecond') AS stale
+             FROM api_token t
+             LEFT JOIN api_token p ON p.id = t.parent_token_id
+            WHERE t.token_hash = ANY($1::bytea[]) AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now())
+              -- a session lives no longer than the token that signed in (revoked or expired since, or racing the sign-in)
+              AND (t.parent_token_id IS NULL OR (p.revoked_at IS NULL AND (p.expires_at IS NULL OR p.expires_at > now())))`;
 /** $1 token ids (uuid[]). */
 export const TOKEN_TOUCH_SQL = `UPDATE api_token SET last_used_at = now() WHERE id = ANY($1::uuid[])`;
 
@@ -115,8 +118,12 @@ export class TokenService {
     caller.assert(Capability.MANAGE);
     const { tokenId, sessionOf } = caller.principal;
     if (!tokenId) throw new BadUserInputError('token', 'only a token can sign in');
-    const signing = await this.db.getRepository(ApiToken).findOneBy({ id: sessionOf ?? tokenId });
-    if (!signing) throw new UnauthenticatedError('the token is unknown, revoked or expired');
+    const signing = await this.db.getRepository(ApiToken).findOneBy({ id: sessionOf ?? tokenId, revokedAt: IsNull() });
+    if (!signing || (signing.expiresAt && signing.expiresAt.getTime() <= Date.now())) {
+      throw new UnauthenticatedError('the token is unknown, revoked or expired');
+    }
+    /* Never longer than the signing token itself; a revocation racing this insert is caught by every lookup's join. */
+    const expiresAt = new Date(Math.min(Date.now() + SESSION_MS, signing.expiresAt?.getTime() ?? Infinity));
     const token = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const apiToken = await this.insert(caller, {
       name: `session of ${signing.name}`.slice(0, 128),
@@ -124,7 +131,7 @@ export class TokenService {
       environmentId: null,
       spaceId: null,
       tokenHash: hashToken(token),
-      expiresAt: new Date(Date.now() + SESSION_MS),
+      expiresAt,
       parentTokenId: signing.id,
     });
     return { token, apiToken };

@@ -1,0 +1,71 @@
+import { ForbiddenError, RateLimitedError } from '../../errors';
+import { AccessPolicy } from '../access/access-policy';
+import type { AuditService } from '../audit/audit.service';
+import type { Loaders } from '../loaders';
+import type { TokenService } from '../token/token.service';
+import type { Credentials, RequestContext, RequestLimits, SessionCookie } from './request-context';
+import { ValueReads } from './value-reads';
+
+interface Deps {
+  readonly tokens: Pick<TokenService, 'authenticate' | 'authenticateToken'>;
+  readonly audit: Pick<AuditService, 'appendSoon'>;
+  readonly loaders: (access: AccessPolicy) => Loaders;
+}
+
+/**
+ * The one request lifecycle (GraphQL over HTTP and WebSocket, REST alike):
+ * `open` authenticates and builds the context, `finish` guarantees that the
+ * read-audit records are durable before the answer leaves — it throws when
+ * they are not, or when the request exceeded its bounds, and the transport
+ * must then withhold the answer — and `release` frees the request's slot.
+ * Entry points call these three and nothing else; they never check a role.
+ */
+export class RequestContexts {
+  private readonly inFlight = new Map<string, number>();
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly limits: RequestLimits,
+  ) {}
+
+  /** UNAUTHENTICATED without valid credentials; RATE_LIMITED when the token has too many requests in flight. */
+  async open(credentials: Credentials, session?: SessionCookie): Promise<RequestContext> {
+    const principal = await this.authenticate(credentials);
+    const key = principal.tokenId ?? '';
+    const running = this.inFlight.get(key) ?? 0;
+    if (running >= this.limits.maxConcurrentPerToken) throw new RateLimitedError(this.limits.maxConcurrentPerToken);
+    this.inFlight.set(key, running + 1);
+    const access = new AccessPolicy(principal);
+    return { access, loaders: this.deps.loaders(access), reads: new ValueReads(principal, this.limits.maxValuesPerRequest), session };
+  }
+
+  /** A bearer token, else a session cookie — the latter only from this server's own origin (no cross-site use). */
+  private authenticate({ authorization, sessionToken, sameOrigin }: Credentials) {
+    if (authorization !== undefined || sessionToken === undefined) return this.deps.tokens.authenticate(authorization);
+    if (!sameOrigin) throw new ForbiddenError('a session cookie is accepted only from this server’s own origin');
+    return this.deps.tokens.authenticateToken(sessionToken);
+  }
+
+  /** Resolves when the answer may leave; rejects when it must be withheld. */
+  async finish(context: RequestContext): Promise<void> {
+    const { reads } = context;
+    const exceeded = reads.overLimit;
+    if (exceeded) {
+      reads.take(); // nothing is served, so nothing was read
+      throw exceeded;
+    }
+    await this.deps.audit.appendSoon(reads.take()); // a read that cannot be audited is not served
+  }
+
+  /** Idempotent per context; call once the answer has gone (or the request was aborted). */
+  release(context: RequestContext): void {
+    if (released.has(context)) return;
+    released.add(context);
+    const key = context.access.principal.tokenId ?? '';
+    const running = (this.inFlight.get(key) ?? 1) - 1;
+    if (running <= 0) this.inFlight.delete(key);
+    else this.inFlight.set(key, running);
+  }
+}
+
+const released = new WeakSet<RequestContext>();
