@@ -173,8 +173,9 @@ export async function startBaselineServer(pool: Pool, keyring: Pick<EnvironmentK
         const keyVersion = scopes[0].current_key_version;
         const key = await keyring.key(environmentId, keyVersion);
         await sql(client, 'BEGIN');
-        const { rows } = await sql<SecretRow>(client, prepared('lock', LOCK_ENVIRONMENT_SECRET_SQL, [environmentId, nameDigest]));
-        const existing = rows[0];
+        // the product's lock statement also reads, unlocked, what the write will shadow
+        const { rows } = await sql<SecretRow & { is_target: boolean }>(client, prepared('lock', LOCK_ENVIRONMENT_SECRET_SQL, [environmentId, nameDigest, null, null]));
+        const existing = rows.find((row) => row.is_target);
         const owner = { secretId: existing?.id ?? randomUUID(), environmentId, spaceId: null, name, version: (existing?.version ?? 0) + 1 };
         const sealed = sealValue(value, owner, key, keyVersion);
         const { rows: saved } = existing
