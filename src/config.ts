@@ -108,6 +108,12 @@ const schema = z
     SECRET_VERSIONS_KEPT: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(1000).default(20)),
     DELETED_SECRET_RETENTION_DAYS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(36500).default(30)),
     SECRET_PURGE_INTERVAL_MINUTES: positiveInt(60),
+    WEBHOOK_TIMEOUT_MS: positiveInt(5_000),
+    WEBHOOK_RETRY_BASE_MS: positiveInt(1_000),
+    WEBHOOK_MAX_ATTEMPTS: positiveInt(10),
+    WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanFlag,
+    WEBHOOK_POLL_MS: positiveInt(1_000),
+    WEBHOOK_CONCURRENCY: positiveInt(4),
     MAX_VALUES_PER_REQUEST: positiveInt(5_000),
     MAX_REQUESTS_PER_TOKEN: positiveInt(64),
     ENVIRONMENT_KEY_CACHE_TTL_MS: positiveInt(5 * 60 * 1000),
@@ -215,6 +221,15 @@ export interface Config {
   readonly environmentKeyCache: { readonly ttlMs: number; readonly max: number };
   /** History and recovery (DESIGN §11): versions kept per secret (the current one included), days a deleted secret stays restorable, how often it is purged. */
   readonly secrets: { readonly versionsKept: number; readonly deletedRetentionDays: number; readonly purgeIntervalMs: number };
+  /** Webhook delivery (DESIGN §13). */
+  readonly webhooks: {
+    readonly timeoutMs: number;
+    readonly retryBaseMs: number;
+    readonly maxAttempts: number;
+    readonly allowPrivateNetworks: boolean;
+    readonly pollMs: number;
+    readonly concurrency: number;
+  };
   /** Bounds on one request (DESIGN §15): distinct values decrypted, and a token's requests in flight per instance. */
   readonly limits: { readonly maxValuesPerRequest: number; readonly maxConcurrentPerToken: number };
   readonly dbPoolSize: number;
@@ -269,6 +284,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       versionsKept: e.SECRET_VERSIONS_KEPT,
       deletedRetentionDays: e.DELETED_SECRET_RETENTION_DAYS,
       purgeIntervalMs: e.SECRET_PURGE_INTERVAL_MINUTES * 60_000,
+    },
+    webhooks: {
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryBaseMs: e.WEBHOOK_RETRY_BASE_MS,
+      maxAttempts: e.WEBHOOK_MAX_ATTEMPTS,
+      allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS ?? false,
+      pollMs: e.WEBHOOK_POLL_MS,
+      concurrency: e.WEBHOOK_CONCURRENCY,
     },
     limits: { maxValuesPerRequest: e.MAX_VALUES_PER_REQUEST, maxConcurrentPerToken: e.MAX_REQUESTS_PER_TOKEN },
     dbPoolSize: e.DB_POOL_SIZE,

@@ -23,6 +23,8 @@ import { EffectiveSecretResolver, SecretResolver, SecretVersionResolver } from '
 import { SecretService } from './modules/secret/secret.service';
 import { SpaceResolver } from './modules/space/space.resolver';
 import { SpaceService } from './modules/space/space.service';
+import { WebhookResolver } from './modules/webhook/webhook.resolver';
+import { WebhookService } from './modules/webhook/webhook.service';
 
 /** Everything the server, the CLI and the tests need, wired once. */
 export interface Container {
@@ -37,6 +39,7 @@ export interface Container {
   readonly environments: EnvironmentService;
   readonly spaces: SpaceService;
   readonly secrets: SecretService;
+  readonly webhooks: WebhookService;
   /** Key rewrap and rotation (the CLI's; servers never rotate on their own). */
   readonly keys: KeyRotationService;
   /** The one request lifecycle: authenticate, build the context, guarantee the audit flush. */
@@ -68,6 +71,7 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
   const environments = new EnvironmentService(db, keyring, audit);
   const spaces = new SpaceService(db, audit);
   const secrets = new SecretService(db, keyring, audit, prepared, config.secrets);
+  const webhooks = new WebhookService(db, keyring, audit, prepared, { allowPrivateNetworks: config.webhooks.allowPrivateNetworks });
   const keys = new KeyRotationService({ db, registry, keyring, audit });
   const requests = new RequestContexts(
     { tokens, audit, loaders: (access) => createLoaders(db, access, prepared) },
@@ -82,6 +86,7 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     [SecretVersionResolver, new SecretVersionResolver(secrets)],
     [TokenResolver, new TokenResolver(tokens)],
     [AuditResolver, new AuditResolver(audit)],
+    [WebhookResolver, new WebhookResolver(webhooks)],
   ]);
   const schema = buildAppSchema({
     get: (resolverClass) => {
@@ -103,6 +108,7 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     environments,
     spaces,
     secrets,
+    webhooks,
     keys,
     requests,
     schema,

@@ -7,6 +7,7 @@ import { AuditResolver } from '../modules/audit/audit.resolver';
 import { EnvironmentResolver } from '../modules/environment/environment.resolver';
 import { EffectiveSecretResolver, SecretResolver, SecretVersionResolver } from '../modules/secret/secret.resolver';
 import { SpaceResolver } from '../modules/space/space.resolver';
+import { WebhookResolver } from '../modules/webhook/webhook.resolver';
 
 export const resolvers = [
   EnvironmentResolver,
@@ -16,6 +17,7 @@ export const resolvers = [
   SecretVersionResolver,
   TokenResolver,
   AuditResolver,
+  WebhookResolver,
 ] as const;
 
 /** Resolver classes are built by the composition root; printing the schema needs none of them. */

@@ -7,6 +7,8 @@ import type { AccessPolicy } from './access/access-policy';
 import { compareNames, resolveEffectiveSecrets, type ResolvedSecret } from './secret/resolution';
 import { placementKey, type Placement } from './placement';
 import { findSecretsInPlacements, findVersions, type VersionRow } from './secret/secret.repository';
+import { findDeliveries } from './webhook/webhook.repository';
+import type { WebhookDelivery } from './webhook/webhook.types';
 
 /** A placement as one actor sees it (no actor: shared secrets only). */
 export interface View extends Placement {
@@ -154,7 +156,20 @@ export function createLoaders(db: DataSource, access: AccessPolicy, prepared: Qu
     return all.sort((a, b) => compareNames(a.name, b.name));
   };
 
-  return { environment, environments, space, spacesOfEnvironment, effectiveSecrets, personalSecrets, versions };
+  /** The newest deliveries of each webhook (ADMIN only reaches webhooks): one statement per page size. */
+  const deliveries = new DataLoader<{ webhookId: string; first: number }, WebhookDelivery[], string>(
+    async (pages) => {
+      const found = new Map<string, WebhookDelivery[]>();
+      for (const [first, group] of groupBy(pages, (p) => String(p.first))) {
+        const rows = await findDeliveries(prepared, [...new Set(group.map((p) => p.webhookId))], Number(first));
+        for (const [webhookId, list] of groupBy(rows, (r) => r.webhookId)) found.set(`${webhookId}/${first}`, list);
+      }
+      return pages.map((p) => found.get(`${p.webhookId}/${p.first}`) ?? []);
+    },
+    { cacheKeyFn: (p) => `${p.webhookId}/${p.first}` },
+  );
+
+  return { environment, environments, space, spacesOfEnvironment, effectiveSecrets, personalSecrets, versions, deliveries };
 }
 
 export type Loaders = ReturnType<typeof createLoaders>;

@@ -16,7 +16,7 @@ type Role = 'admin' | 'listenerA' | 'listenerA1' | 'listenerB' | 'revoked' | 'wr
 const ROLES: Role[] = ['admin', 'listenerA', 'listenerA1', 'listenerB', 'revoked', 'wrong', 'none'];
 
 beforeAll(async () => {
-  app = await startTestApp();
+  app = await startTestApp({ env: { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' } });
   w.envA = await createEnvironment(app, 'A');
   w.envB = await createEnvironment(app, 'B');
   w.spaceA1 = await createSpace(app, w.envA, 'A1');
@@ -55,6 +55,9 @@ const fresh = {
   env: () => createEnvironment(app, `tmp-${randomUUID()}`),
   space: async () => createSpace(app, w.envA, `tmp-${randomUUID()}`),
   secret: async () => (await upsertSecret(app, { environmentId: w.envA, name: `TMP_${randomUUID()}`, value: 'v' })).id,
+  webhook: async () =>
+    dataOf(await app.gql(`mutation($e: ID!) { createWebhook(input: { environmentId: $e, url: "http://127.0.0.1:9/hook" }) { webhook { id } } }`, { e: w.envA }))
+      .createWebhook.webhook.id,
   deleted: async () => {
     const id = (await upsertSecret(app, { environmentId: w.envA, name: `TMP_${randomUUID()}`, value: 'v' })).id;
     dataOf(await app.gql(`mutation($id: ID!) { deleteSecret(id: $id) }`, { id }));
@@ -97,6 +100,9 @@ const operations: Operation[] = [
   { name: 'revokeApiToken', run: async (as) => app.gql(`mutation($id: ID!) { revokeApiToken(id: $id) { id } }`, { id: await fresh.token() }, as) },
   { name: 'apiTokens', run: q(`{ apiTokens { id } }`) },
   { name: 'signIn', run: q(`mutation { signIn { expiresAt } }`) },
+  { name: 'webhooks', run: q(`{ webhooks { id } }`) },
+  { name: 'createWebhook', run: (as) => app.gql(`mutation($e: ID!) { createWebhook(input: { environmentId: $e, url: "http://127.0.0.1:9/hook" }) { webhook { id } } }`, { e: w.envA }, as) },
+  { name: 'deleteWebhook', run: async (as) => app.gql(`mutation($id: ID!) { deleteWebhook(id: $id) }`, { id: await fresh.webhook() }, as) },
   { name: 'signOut', run: q(`mutation { signOut }`) },
   { name: 'auditEvents', run: q(`{ auditEvents(first: 1) { edges { node { action } } } }`) },
 ];
@@ -136,6 +142,9 @@ const expected: Record<string, { admin: Outcome; listenerA: Outcome; listenerA1:
   revokeApiToken: { admin: 'ok', ...L(F, F, F) },
   apiTokens: { admin: 'ok', ...L(F, F, F) },
   signIn: { admin: 'ok', ...L(F, F, F) },
+  webhooks: { admin: 'ok', ...L(F, F, F) },
+  createWebhook: { admin: 'ok', ...L(F, F, F) },
+  deleteWebhook: { admin: 'ok', ...L(F, F, F) },
   // only a session signs out; the bootstrap token is not one
   signOut: { admin: 'BAD_USER_INPUT', ...L(F, F, F) },
   auditEvents: { admin: 'ok', ...L(F, F, F) },

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import { deliverOnce, type DeliveryAttempt } from '../../src/events/webhooks/deliver';
 import { webhookHeaders } from '../../src/events/webhooks/headers';
-import type { HostLookup } from '../../src/events/webhooks/url-guard';
+import type { HostLookup } from '../../src/modules/webhook/url-guard';
 
 /*
  * deliverOnce against real receivers on 127.0.0.1. Every host name is

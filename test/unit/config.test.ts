@@ -36,6 +36,7 @@ describe('loadConfig', () => {
       environmentKeyCache: { ttlMs: 5 * 60 * 1000, max: 10_000 },
       limits: { maxValuesPerRequest: 5_000, maxConcurrentPerToken: 64 },
       secrets: { versionsKept: 20, deletedRetentionDays: 30, purgeIntervalMs: 3_600_000 },
+      webhooks: { timeoutMs: 5_000, retryBaseMs: 1_000, maxAttempts: 10, allowPrivateNetworks: false, pollMs: 1_000, concurrency: 4 },
       dbPoolSize: 10,
       dbPreparedStatements: true,
       maxBodyBytes: 1024 * 1024,

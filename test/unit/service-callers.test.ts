@@ -1,6 +1,7 @@
 import { TokenRole } from '../../src/entities';
 import { AccessPolicy } from '../../src/modules/access/access-policy';
 import { AuditRetention } from '../../src/modules/audit/audit-retention';
+import { WebhookService } from '../../src/modules/webhook/webhook.service';
 import { AuditService } from '../../src/modules/audit/audit.service';
 import { EnvironmentService } from '../../src/modules/environment/environment.service';
 import { KeyRotationService } from '../../src/modules/keys/key-rotation.service';
@@ -62,6 +63,7 @@ const services = {
   TokenService: new TokenService(tripwire('db'), tripwire('audit'), tripwire('prepared')),
   AuditService: new AuditService(tripwire('db'), tripwire('prepared')),
   AuditRetention: new AuditRetention(tripwire('db'), tripwire('audit'), 90),
+  WebhookService: new WebhookService(tripwire('db'), tripwire('keyring'), tripwire('audit'), tripwire('prepared'), { allowPrivateNetworks: false }),
   KeyRotationService: new KeyRotationService({ db: tripwire('db'), registry: tripwire('registry'), keyring: tripwire('keyring'), audit: tripwire('audit') }),
 };
 

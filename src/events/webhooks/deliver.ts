@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { isIP, type LookupFunction } from 'node:net';
 
-import { WebhookUrlError, parseWebhookUrl, resolveAllowedAddress, type CheckedTarget, type HostLookup } from './url-guard';
+import { WebhookUrlError, parseWebhookUrl, resolveAllowedAddress, type CheckedTarget, type HostLookup } from '../../modules/webhook/url-guard';
 
 /*
  * One webhook delivery attempt: check the URL again (its DNS may have

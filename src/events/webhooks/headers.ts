@@ -1,4 +1,4 @@
-import { SIGNATURE_HEADER, signPayload } from './signature';
+import { SIGNATURE_HEADER, signPayload } from '../../modules/webhook/signature';
 
 /** Names the event, the same on every attempt, so a receiver can drop a delivery it already handled. */
 export const EVENT_ID_HEADER = 'Secretspace-Event-Id';

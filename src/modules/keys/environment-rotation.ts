@@ -90,9 +90,10 @@ async function keysOf(deps: KeyRotationDeps, environmentId: string, versions: re
 }
 
 /*
- * Data keys live with each secret's current version (`secret`) and with its
- * retained versions (`secret_version`); a DEK is bound to (secret id,
- * environment id), the same for every version of a secret.
+ * Data keys live with each secret's current version (`secret`), with its
+ * retained versions (`secret_version`) and with webhooks' signing secrets;
+ * a DEK is bound to (owner id, environment id), the same for every version
+ * of a secret.
  */
 interface DataKeyTable {
   /** Selects lockable rows still under an old key version: $1 environment, $2 target version, $3 limit. */
@@ -132,6 +133,18 @@ const DATA_KEY_TABLES: readonly DataKeyTable[] = [
        SELECT count(*)::int AS n FROM moved`,
     keysOf: (rows) => [rows.map((r) => r.secret_id), rows.map((r) => r.version)],
     remaining: `SELECT count(*)::int AS n FROM secret_version WHERE environment_id = $1 AND key_version < $2`,
+  },
+  {
+    /* A webhook's signing secret is sealed like a value, its DEK bound to the webhook's id (modules/webhook/signing-secret.ts). */
+    select: `SELECT id AS secret_id, wrapped_dek FROM webhook WHERE environment_id = $1 AND key_version < $2 LIMIT $3 FOR UPDATE SKIP LOCKED`,
+    update: `WITH moved AS (
+         UPDATE webhook w SET wrapped_dek = u.wrapped_dek, key_version = $2
+           FROM unnest($3::uuid[], $4::bytea[]) AS u (id, wrapped_dek)
+          WHERE w.id = u.id AND w.environment_id = $1
+         RETURNING 1)
+       SELECT count(*)::int AS n FROM moved`,
+    keysOf: (rows) => [rows.map((r) => r.secret_id)],
+    remaining: `SELECT count(*)::int AS n FROM webhook WHERE environment_id = $1 AND key_version < $2`,
   },
 ];
 
@@ -185,7 +198,9 @@ async function retireOldVersions(deps: KeyRotationDeps, actor: Actor, environmen
     });
   } catch (error) {
     const constraint = constraintViolation(error)?.constraint;
-    if (constraint === 'secret_key_version_fkey' || constraint === 'secret_version_key_version_fkey') return undefined;
+    if (constraint === 'secret_key_version_fkey' || constraint === 'secret_version_key_version_fkey' || constraint === 'webhook_key_version_fkey') {
+      return undefined;
+    }
     throw error;
   }
 }

@@ -27,7 +27,8 @@ export async function readKeyStatus(
   const dataKeys: { environment_id: string; key_version: number; count: number }[] = await db.query(
     `SELECT environment_id, key_version, count(*)::int AS count
        FROM (SELECT environment_id, key_version FROM secret
-             UNION ALL SELECT environment_id, key_version FROM secret_version) k
+             UNION ALL SELECT environment_id, key_version FROM secret_version
+             UNION ALL SELECT environment_id, key_version FROM webhook) k
       GROUP BY environment_id, key_version ORDER BY environment_id, key_version`,
   );
 

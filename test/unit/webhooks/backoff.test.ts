@@ -1,4 +1,4 @@
-import { MAX_RETRY_DELAY_MS, nextRetry, type RetryPolicy } from '../../../src/events/webhooks/backoff';
+import { MAX_RETRY_DELAY_MS, nextRetry, type RetryPolicy } from '../../../src/modules/webhook/backoff';
 
 const policy: RetryPolicy = { baseMs: 1000, maxAttempts: 10 };
 const delay = (attempt: number, draw: number, p: RetryPolicy = policy) => {

@@ -6,7 +6,7 @@ import {
   generateSigningSecret,
   signPayload,
   verifySignature,
-} from '../../../src/events/webhooks/signature';
+} from '../../../src/modules/webhook/signature';
 
 /*
  * The expected signatures are computed here from the recipe in DESIGN §13,

@@ -4,7 +4,7 @@ import {
   parseWebhookUrl,
   resolveAllowedAddress,
   type HostLookup,
-} from '../../../src/events/webhooks/url-guard';
+} from '../../../src/modules/webhook/url-guard';
 
 /*
  * Nothing here touches the network: every host name is answered by a stub
