@@ -18,6 +18,27 @@ const STRANGER = 65533; // another unprivileged user, in no group of nobody's
 const asUser = (uid: number, gid: number) => ['setpriv', `--reuid=${uid}`, `--regid=${gid}`, '--clear-groups', '--'];
 const rootOnly = process.getuid?.() === 0 ? it : it.skip;
 
+/*
+ * The server runs from this checkout as `nobody`, so every directory above
+ * it must be traversable by others. A clean clone in a `mktemp -d`
+ * directory (0700, as CI makes it) is not: such ancestors get o+x
+ * (traverse, not list) for the duration of this file and are restored.
+ */
+const widened: { dir: string; mode: number }[] = [];
+beforeAll(() => {
+  for (let dir = path.resolve(__dirname, '..', '..'); ; dir = path.dirname(dir)) {
+    const mode = lstatSync(dir).mode & 0o7777;
+    if (!(mode & 0o001)) {
+      chmodSync(dir, mode | 0o001);
+      widened.push({ dir, mode });
+    }
+    if (dir === path.dirname(dir)) break;
+  }
+});
+afterAll(() => {
+  for (const { dir, mode } of widened) chmodSync(dir, mode);
+});
+
 let base: string;
 beforeEach(() => {
   base = mkdtempSync(path.join(os.tmpdir(), 'ss-modes-'));
