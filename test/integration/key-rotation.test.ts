@@ -240,12 +240,12 @@ it('serves every read and write while a rotation runs under a server with a shor
       const response = await busy.gql(`query($n: String!) { secret(name: $n) { value } }`, { n: name }, token);
       const after = written.get(name) ?? valueFor(env, name);
       const value = response.data?.secret?.value;
-      if (value !== before && value !== after && !inFlight.has(value)) throw new Error(JSON.stringify(response.errors ?? response.data));
+      if (value !== before && value !== after && !inFlight.has(`${name}\u0000${value}`)) throw new Error(JSON.stringify(response.errors ?? response.data));
     };
     const write = async () => {
       const name = names[Math.floor(Math.random() * 100)];
       const value = `rewritten ${writes++}`;
-      inFlight.add(value); // committed before its answer arrives, and readable from then on
+      inFlight.add(`${name}\u0000${value}`); // committed before its answer arrives, and readable from then on
       await upsertSecret(busy, { environmentId: env, name, value });
       written.set(name, value);
     };
