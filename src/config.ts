@@ -83,6 +83,13 @@ const schema = z
         .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
         .optional(),
     ),
+    DATABASE_LISTEN_URL: z.preprocess(
+      blankToUndefined,
+      z
+        .string()
+        .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+        .optional(),
+    ),
     DATA_DIR: z.preprocess(blankToUndefined, z.string().default('./.data')),
     PORT: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(65535).default(4000)),
     HOST: z.preprocess(blankToUndefined, z.string().default('127.0.0.1')),
@@ -105,6 +112,7 @@ const schema = z
         .regex(/^[^:\s]+:\d{1,5}$/, 'must be host:port')
         .optional(),
     ),
+    GCP_KMS_TIMEOUT_MS: positiveInt(5_000),
     SECRET_VERSIONS_KEPT: z.preprocess(blankToUndefined, z.coerce.number().int().min(1).max(1000).default(20)),
     DELETED_SECRET_RETENTION_DAYS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(36500).default(30)),
     SECRET_PURGE_INTERVAL_MINUTES: positiveInt(60),
@@ -154,6 +162,15 @@ const schema = z
     ),
     AUDIT_SINK_MAX_FILES: positiveInt(10),
     AUDIT_MAINTENANCE_MINUTES: positiveInt(60),
+    EVENTS_POLL_MS: positiveInt(1000),
+    EVENTS_HEARTBEAT_MS: positiveInt(30_000),
+    EVENTS_MAX_SUBSCRIPTIONS: positiveInt(10_000),
+    EVENTS_MAX_SUBSCRIPTIONS_PER_TOKEN: positiveInt(100),
+    EVENTS_MAX_REPLAY: positiveInt(10_000),
+    EVENTS_MAX_QUEUE: positiveInt(1_000),
+    EVENTS_MAX_BUFFERED_BYTES: positiveInt(1024 * 1024),
+    TOKEN_CACHE_TTL_MS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).default(5_000)),
+    TOKEN_CACHE_MAX: positiveInt(10_000),
   })
   .superRefine((env, ctx) => {
     if (env.CIPHER_PROVIDER === 'gcp-kms' && !env.GCP_KMS_KEY_NAME) {
@@ -180,6 +197,13 @@ const schema = z
           message: (error as Error).message,
         });
       }
+    }
+    if (env.DATABASE_LISTEN_URL && !env.DATABASE_URL) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['DATABASE_LISTEN_URL'],
+        message: 'needs DATABASE_URL (the embedded database has no separate listening connection)',
+      });
     }
     if (
       env.CIPHER_PROVIDER === 'local' &&
@@ -217,6 +241,8 @@ export interface Config {
   readonly gcpKms: {
     readonly keyName: string | undefined;
     readonly endpoint: string | undefined;
+    /** Deadline of one Encrypt/Decrypt attempt. */
+    readonly attemptTimeoutMs: number;
   };
   readonly environmentKeyCache: { readonly ttlMs: number; readonly max: number };
   /** History and recovery (DESIGN §11): versions kept per secret (the current one included), days a deleted secret stays restorable, how often it is purged. */
@@ -240,6 +266,26 @@ export interface Config {
   readonly introspection: boolean;
   readonly bootstrapAdminToken: string | undefined;
   readonly audit: AuditConfig;
+  readonly events: EventsConfig;
+  /** Authenticated principals kept per instance while change notifications arrive (DESIGN §12); ttlMs 0: off. */
+  readonly tokenCache: { readonly ttlMs: number; readonly max: number };
+}
+
+export interface EventsConfig {
+  /** The listening connection's own URL (a direct path past a transaction pooler); undefined: DATABASE_URL. */
+  readonly listenUrl: string | undefined;
+  /** How often the change feed is read without a notification (a missed one costs this much latency, not events). */
+  readonly pollMs: number;
+  /** WebSocket ping interval; a connection that misses a pong for this long is dropped. */
+  readonly heartbeatMs: number;
+  readonly maxSubscriptions: number;
+  readonly maxSubscriptionsPerToken: number;
+  /** Change rows an `after` cursor may be behind by (in its environment). */
+  readonly maxReplay: number;
+  /** Events one subscription may have waiting for its consumer; more and the connection is dropped. */
+  readonly maxQueue: number;
+  /** Bytes a connection may have unsent in its socket before it is dropped as a slow consumer. */
+  readonly maxBufferedBytes: number;
 }
 
 export interface AuditConfig {
@@ -278,7 +324,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cliLogLevel: e.LOG_LEVEL ?? 'warn',
     cipherProvider: e.CIPHER_PROVIDER,
     local: { masterKeys: e.LOCAL_MASTER_KEYS, masterKeyFile: e.LOCAL_MASTER_KEY_FILE },
-    gcpKms: { keyName: e.GCP_KMS_KEY_NAME, endpoint: e.GCP_KMS_ENDPOINT },
+    gcpKms: { keyName: e.GCP_KMS_KEY_NAME, endpoint: e.GCP_KMS_ENDPOINT, attemptTimeoutMs: e.GCP_KMS_TIMEOUT_MS },
     environmentKeyCache: { ttlMs: e.ENVIRONMENT_KEY_CACHE_TTL_MS, max: e.ENVIRONMENT_KEY_CACHE_MAX },
     secrets: {
       versionsKept: e.SECRET_VERSIONS_KEPT,
@@ -317,6 +363,17 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
               },
       maintenanceMinutes: e.AUDIT_MAINTENANCE_MINUTES,
     },
+    events: {
+      listenUrl: e.DATABASE_LISTEN_URL,
+      pollMs: e.EVENTS_POLL_MS,
+      heartbeatMs: e.EVENTS_HEARTBEAT_MS,
+      maxSubscriptions: e.EVENTS_MAX_SUBSCRIPTIONS,
+      maxSubscriptionsPerToken: e.EVENTS_MAX_SUBSCRIPTIONS_PER_TOKEN,
+      maxReplay: e.EVENTS_MAX_REPLAY,
+      maxQueue: e.EVENTS_MAX_QUEUE,
+      maxBufferedBytes: e.EVENTS_MAX_BUFFERED_BYTES,
+    },
+    tokenCache: { ttlMs: e.TOKEN_CACHE_TTL_MS, max: e.TOKEN_CACHE_MAX },
   });
 }
 

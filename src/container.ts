@@ -6,11 +6,14 @@ import { EnvironmentKeyring } from './crypto/keyring';
 import type { CipherProviderRegistry } from './crypto/provider';
 import { createCipherProviderRegistry } from './crypto/providers';
 import { openDatabase, type Database } from './db/database';
+import { createEventSystem, type EventSystem } from './events/event-system';
 import { buildAppSchema } from './graphql/schema';
 import type { Logger } from './logger';
 import { RequestContexts } from './modules/request/request-contexts';
 import { TokenResolver } from './modules/token/token.resolver';
+import { TokenCache } from './modules/token/token-cache';
 import { TokenService } from './modules/token/token.service';
+import { SecretEventResolver } from './modules/events/secret-event.resolver';
 import { AuditResolver } from './modules/audit/audit.resolver';
 import { AuditRetention } from './modules/audit/audit-retention';
 import { openAuditSink } from './modules/audit/audit-sink';
@@ -44,6 +47,8 @@ export interface Container {
   readonly keys: KeyRotationService;
   /** The one request lifecycle: authenticate, build the context, guarantee the audit flush. */
   readonly requests: RequestContexts;
+  /** The change feed, the bus between instances, and the subscriptions they serve (started by the server). */
+  readonly events: EventSystem;
   readonly schema: GraphQLSchema;
   close(): Promise<void>;
 }
@@ -65,9 +70,11 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
   const { prepared } = database;
   const keyring = new EnvironmentKeyring(registry, createEnvironmentKeyStore(db), config.environmentKeyCache);
   const auditSink = openAuditSink(config.audit.sink, logger);
-  const audit = new AuditService(db, prepared, { ...config.audit, sink: auditSink });
+  const tokenCache = new TokenCache(config.tokenCache);
+  const events = createEventSystem({ config, logger, db, tokenCache, keyring });
+  const audit = new AuditService(db, prepared, { ...config.audit, sink: auditSink, onChangesCommitted: events.changesCommitted });
   const auditRetention = new AuditRetention(db, audit, config.audit.retentionDays);
-  const tokens = new TokenService(db, audit, prepared);
+  const tokens = new TokenService(db, audit, prepared, tokenCache);
   const environments = new EnvironmentService(db, keyring, audit);
   const spaces = new SpaceService(db, audit);
   const secrets = new SecretService(db, keyring, audit, prepared, config.secrets);
@@ -87,6 +94,7 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     [TokenResolver, new TokenResolver(tokens)],
     [AuditResolver, new AuditResolver(audit)],
     [WebhookResolver, new WebhookResolver(webhooks)],
+    [SecretEventResolver, new SecretEventResolver()],
   ]);
   const schema = buildAppSchema({
     get: (resolverClass) => {
@@ -111,8 +119,10 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     webhooks,
     keys,
     requests,
+    events,
     schema,
     async close() {
+      await events.stop();
       await database.close();
       await auditSink?.close();
       await registry.close();

@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 
 import type { Container } from './container';
 import { createApolloServer } from './graphql/apollo';
+import { registerSubscriptions } from './graphql/subscriptions';
 import { secretsRoutes } from './rest/secrets.routes';
 import { graphqlErrorBody, toClientError } from './http/errors';
 import { healthRoutes } from './http/health.routes';
@@ -60,5 +61,10 @@ export async function buildServer(container: Container): Promise<FastifyInstance
   await app.register(secretsRoutes, { prefix: '/v1', container });
   await app.register(healthRoutes, { container });
   await app.register(uiAssets);
+
+  /* Subscriptions on the same port and path; the change feed and the bus run while the server does. */
+  registerSubscriptions(app, container);
+  await container.events.start();
+  app.addHook('onClose', async () => container.events.stop());
   return app;
 }

@@ -75,6 +75,12 @@ export class EnvironmentKeyring {
     this.cache.delete(cacheKey(environmentId, version));
   }
 
+  /** Every cached version of one environment's key: another instance rotated or re-wrapped it. */
+  forgetEnvironment(environmentId: string): void {
+    const prefix = `${environmentId}:`;
+    for (const key of [...this.cache.keys()]) if (key.startsWith(prefix)) this.cache.delete(key);
+  }
+
   async key(environmentId: string, version: number): Promise<Buffer> {
     const cached = this.cache.get(cacheKey(environmentId, version));
     if (cached) return cached;

@@ -42,7 +42,7 @@ export function preparedQueries(dataSource: DataSource, observer: QueryObserver,
   };
   const on = (client: () => Promise<Pick<Pool, 'query'>> | Pick<Pool, 'query'>): Queryable => ({
     async query(text, values = []) {
-      observer.logQuery();
+      observer.logQuery(text);
       const result = await (await client()).query(named ? { name: nameOf(text), text, values } : { text, values });
       return result.rows;
     },

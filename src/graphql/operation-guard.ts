@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
-import { GraphQLError } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import {
   fieldExtensionsEstimator,
   getComplexity,
@@ -36,35 +36,49 @@ export function operationGuardPlugin(): ApolloServerPlugin<RequestContext> {
       return {
         async didResolveOperation({ contextValue, document, request, operation, operationName, schema }) {
           if (!operation) return; // Apollo answers OPERATION_RESOLUTION_FAILURE itself
-          const required = new Set<Capability>();
-          const collect: ComplexityEstimator = ({ field }) => {
-            const capability = field.extensions?.[REQUIRES] as Capability | undefined;
-            if (capability) required.add(capability);
-          };
-          let cost: number;
-          try {
-            cost = getComplexity({
-              schema,
-              query: document,
-              variables: request.variables ?? {},
-              operationName: operationName ?? undefined,
-              estimators: [collect, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
-            });
-          } catch {
-            return; // variables that do not coerce: execution refuses them, with graphql-js's (redacted) reason, before any resolver runs
-          }
-          /* Queries change nothing, so their fields fail one by one as before; a mutation must not run half-refused. */
-          if (operation.operation !== 'query') assertAllowed(contextValue, required);
-          if (cost > MAX_QUERY_COST) {
-            throw new GraphQLError(
-              `this operation is too expensive (estimated cost ${cost}, limit ${MAX_QUERY_COST}): select fewer fields, lists or aliases`,
-              { extensions: { code: ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED, http: { status: 400 } } },
-            );
-          }
+          guardOperation({ context: contextValue, document, variables: request.variables, operation, operationName, schema });
         },
       };
     },
   };
+}
+
+export interface GuardedOperation {
+  readonly context: RequestContext;
+  readonly schema: GraphQLSchema;
+  readonly document: DocumentNode;
+  readonly operation: OperationDefinitionNode;
+  readonly operationName?: string | null;
+  readonly variables?: Record<string, unknown> | null;
+}
+
+/** The guard itself, for Apollo (above) and the WebSocket transport alike. Throws a GraphQLError. */
+export function guardOperation({ context, schema, document, operation, operationName, variables }: GuardedOperation): void {
+  const required = new Set<Capability>();
+  const collect: ComplexityEstimator = ({ field }) => {
+    const capability = field.extensions?.[REQUIRES] as Capability | undefined;
+    if (capability) required.add(capability);
+  };
+  let cost: number;
+  try {
+    cost = getComplexity({
+      schema,
+      query: document,
+      variables: variables ?? {},
+      operationName: operationName ?? undefined,
+      estimators: [collect, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
+    });
+  } catch {
+    return; // variables that do not coerce: execution refuses them, with graphql-js's (redacted) reason, before any resolver runs
+  }
+  /* Queries change nothing, so their fields fail one by one as before; a mutation must not run half-refused. */
+  if (operation.operation !== 'query') assertAllowed(context, required);
+  if (cost > MAX_QUERY_COST) {
+    throw new GraphQLError(
+      `this operation is too expensive (estimated cost ${cost}, limit ${MAX_QUERY_COST}): select fewer fields, lists or aliases`,
+      { extensions: { code: ApolloServerErrorCode.GRAPHQL_VALIDATION_FAILED, http: { status: 400 } } },
+    );
+  }
 }
 
 function assertAllowed(context: RequestContext, required: ReadonlySet<Capability>): void {

@@ -4,7 +4,7 @@ import type { Container } from '../container';
 
 const READINESS_TIMEOUT_MS = 3000;
 
-/** `/healthz` (alive) and `/readyz` (the database and the active cipher provider answer). No credentials. */
+/** `/healthz` (alive) and `/readyz` (the database, the active cipher provider and the change notifications answer). No credentials. */
 export async function healthRoutes(app: FastifyInstance, { container }: { container: Container }): Promise<void> {
   app.get('/healthz', async () => ({ status: 'ok' }));
 
@@ -14,6 +14,8 @@ export async function healthRoutes(app: FastifyInstance, { container }: { contai
       withTimeout(container.database.ping()).catch(() => failing.push('database')),
       withTimeout(container.registry.active.check()).catch(() => failing.push(`cipherProvider:${container.registry.active.id}`)),
     ]);
+    /* Without the listening connection instances miss invalidations (the token cache is off) and events arrive by polling only. */
+    if (!container.events.ready) failing.push('events');
     if (failing.length) return reply.code(503).send({ status: 'unavailable', failing: failing.sort() });
     return { status: 'ready' };
   });

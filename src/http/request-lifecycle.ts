@@ -73,10 +73,17 @@ export async function registerRequestLifecycle(app: FastifyInstance, requests: R
   app.addHook('onRequestAbort', release);
 }
 
-/** This server's own origin as the request reached it, to compare with the Origin a browser sends. */
-export const ownOrigin = (request: FastifyRequest) => `${request.protocol}://${request.headers.host ?? ''}`;
+/** What credentials are read from: a Fastify request, or a WebSocket upgrade request (graphql/subscriptions.ts). */
+export interface CredentialSource {
+  readonly protocol: 'http' | 'https';
+  readonly headers: { readonly host?: string; readonly origin?: string; readonly authorization?: string };
+  readonly cookies: Record<string, string | undefined>;
+}
 
-export function credentialsOf(request: FastifyRequest): Credentials {
+/** This server's own origin as the request reached it, to compare with the Origin a browser sends. */
+export const ownOrigin = (request: Pick<CredentialSource, 'protocol' | 'headers'>) => `${request.protocol}://${request.headers.host ?? ''}`;
+
+export function credentialsOf(request: CredentialSource): Credentials {
   return {
     authorization: request.headers.authorization,
     sessionToken: request.cookies[SESSION_COOKIE],

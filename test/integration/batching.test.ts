@@ -10,7 +10,8 @@ import { createEnvironment, createSpace, dataOf, upsertSecret } from '../support
 let app: TestApp;
 
 beforeAll(async () => {
-  app = await startTestApp();
+  // token lookups uncached, so every request's statements are counted whole (events-coherence.test.ts counts the cache)
+  app = await startTestApp({ env: { TOKEN_CACHE_TTL_MS: '0' } });
 });
 afterAll(() => app?.close());
 
@@ -90,7 +91,7 @@ it('after a restart, one read of many spaces fetches the environment key once', 
   const reader = await seeding.listener(env);
   await seeding.gql(`{ viewer { id } }`, {}, reader); // stamp lastUsedAt now, so the cold read below does not
   await seeding.close();
-  const cold = await startTestApp({ database: db });
+  const cold = await startTestApp({ database: db, env: { TOKEN_CACHE_TTL_MS: '0' } });
   try {
     const observer = cold.container.database.observer;
     const before = observer.statements;

@@ -22,7 +22,13 @@ const kmsServer = () =>
   startTestApp({
     database,
     keepDatabase: true,
-    env: { CIPHER_PROVIDER: 'gcp-kms', GCP_KMS_KEY_NAME: kms.keyName, GCP_KMS_ENDPOINT: kms.endpoint },
+    env: {
+      CIPHER_PROVIDER: 'gcp-kms',
+      GCP_KMS_KEY_NAME: kms.keyName,
+      GCP_KMS_ENDPOINT: kms.endpoint,
+      // this suite counts calls, not deadlines: a starved CI machine must not turn one slow Decrypt into a failure
+      GCP_KMS_TIMEOUT_MS: '30000',
+    },
   });
 
 async function readAll(app: TestApp, token: string) {

@@ -21,7 +21,8 @@ let reader: string;
 let spaceReader: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
+  // token lookups uncached, so every request's statements are counted whole (events-coherence.test.ts counts the cache)
+  app = await startTestApp({ env: { TOKEN_CACHE_TTL_MS: '0' } });
   env = await createEnvironment(app, 'personal');
   space = await createSpace(app, env, 'personal-space');
   otherEnv = await createEnvironment(app, 'personal-other');

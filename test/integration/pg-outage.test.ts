@@ -11,6 +11,7 @@ import {
   type OutageWindow as Window,
 } from '../support/mixed-load';
 import { startPgCluster, type PgCluster } from '../support/pg-cluster';
+import { untilReady } from '../support/readiness';
 
 /*
  * Real PostgreSQL outages under a 32-connection mixed load (DESIGN §4, §15),
@@ -93,7 +94,7 @@ it('PostgreSQL stopped for seconds, three times: only 503 meanwhile, recovered w
   }
   expect(report.succeeded).toBeGreaterThan(WORKERS * 10);
   expect(await verifyLoad(app.url, fixture, report)).toEqual([]);
-  expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+  expect((await untilReady(app)).status).toBe(200);
 }, 120_000);
 
 it('every server connection killed with pg_terminate_backend, three times: only 503, recovered within 2 s, nothing lost', async () => {

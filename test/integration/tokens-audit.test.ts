@@ -11,7 +11,8 @@ let env: string;
 let space: string;
 
 beforeAll(async () => {
-  app = await startTestApp();
+  // token lookups uncached, so every request's statements are counted whole (events-coherence.test.ts counts the cache)
+  app = await startTestApp({ env: { TOKEN_CACHE_TTL_MS: '0' } });
   env = await createEnvironment(app, 'tokens');
   space = await createSpace(app, env, 's');
 });

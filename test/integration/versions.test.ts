@@ -104,7 +104,7 @@ describe('history', () => {
   });
 
   it('reading 20 versions costs one statement', async () => {
-    const many = await startTestApp({ env: { SECRET_VERSIONS_KEPT: '20' } });
+    const many = await startTestApp({ env: { SECRET_VERSIONS_KEPT: '20', TOKEN_CACHE_TTL_MS: '0' } });
     try {
       const e = await createEnvironment(many, 'twenty');
       for (let i = 0; i < 20; i++) await upsertSecret(many, { environmentId: e, name: 'TWENTY', value: `t${i}` });

@@ -32,7 +32,7 @@ describe('loadConfig', () => {
       cliLogLevel: 'warn',
       cipherProvider: 'local',
       local: { masterKeys: undefined, masterKeyFile: undefined },
-      gcpKms: { keyName: undefined, endpoint: undefined },
+      gcpKms: { keyName: undefined, endpoint: undefined, attemptTimeoutMs: 5000 },
       environmentKeyCache: { ttlMs: 5 * 60 * 1000, max: 10_000 },
       limits: { maxValuesPerRequest: 5_000, maxConcurrentPerToken: 64 },
       secrets: { versionsKept: 20, deletedRetentionDays: 30, purgeIntervalMs: 3_600_000 },

@@ -253,11 +253,12 @@ const jitter = (ms: number) => ms / 2 + Math.random() * (ms / 2);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const gcpKmsProviderFactory: ProviderFactory = async ({ config, logger, active }) => {
-  const { keyName, endpoint } = config.gcpKms;
+  const { keyName, endpoint, attemptTimeoutMs } = config.gcpKms;
   if (!keyName) {
     /* Precondition: config.ts already refuses CIPHER_PROVIDER=gcp-kms without a key name. */
     if (active) throw new Error('the gcp-kms provider needs GCP_KMS_KEY_NAME');
     return undefined;
   }
-  return createGcpKmsProvider({ keyName, endpoint, logger });
+  /* The whole call may retry for three attempts' time at most. */
+  return createGcpKmsProvider({ keyName, endpoint, logger, attemptTimeoutMs, totalTimeoutMs: 3 * attemptTimeoutMs });
 };

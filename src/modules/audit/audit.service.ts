@@ -36,6 +36,8 @@ export interface AuditOptions {
   readonly reads: 'each' | 'coalesce';
   readonly coalesceSeconds: number;
   readonly sink?: AuditSink;
+  /** Runs with the change records of each transaction once it has committed (the change feed's notification). */
+  readonly onChangesCommitted?: (records: readonly AuditRecord[]) => void;
 }
 
 const DEFAULT_OPTIONS: AuditOptions = { reads: 'each', coalesceSeconds: 60 };
@@ -84,6 +86,7 @@ export class AuditService {
   private readonly readBatches: DataLoader<readonly AuditRecord[], void>;
   private readonly sink?: AuditSink;
   private readonly afterCommit?: AfterCommit<AuditSinkRow>;
+  private readonly changesCommitted?: AfterCommit<AuditRecord>;
   /** Set with AUDIT_READS=coalesce; its rollup is run by the audit timers. */
   readonly coalescer?: ReadCoalescer;
   private readonly changeSql: string;
@@ -98,6 +101,7 @@ export class AuditService {
     this.sink = options.sink;
     const sink = this.sink;
     if (sink) this.afterCommit = new AfterCommit(db, (rows) => sink.write(rows));
+    if (options.onChangesCommitted) this.changesCommitted = new AfterCommit(db, options.onChangesCommitted);
     this.changeSql = insertSql(true, Boolean(sink));
     this.readSql = insertSql(false, Boolean(sink));
     if (options.reads === 'coalesce') {
@@ -121,6 +125,7 @@ export class AuditService {
     if (records.length === 0) return;
     const rows: AuditSinkRow[] = await db.query(this.changeSql, [JSON.stringify(records)]);
     this.afterCommit?.add(db, rows);
+    this.changesCommitted?.add(db, records);
   }
 
   private async appendReads(records: readonly AuditRecord[], db: Queryable): Promise<void> {

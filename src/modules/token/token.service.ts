@@ -10,6 +10,7 @@ import { BadUserInputError, NotFoundError, UnauthenticatedError } from '../../er
 import type { AuditService } from '../audit/audit.service';
 import { check, checkOptional, entityNameSchema, expiresAtSchema, idSchema } from '../validation';
 import { Capability, type AccessPolicy, type Principal } from '../access/access-policy';
+import type { TokenCache } from './token-cache';
 
 /** 256 random bits behind a recognisable prefix (secret scanners can match `sst_`). */
 const TOKEN_PREFIX = 'sst_';
@@ -28,6 +29,9 @@ export const TOKEN_LOOKUP_SQL = `SELECT t.id, t.role, t.environment_id, t.space_
               AND (t.parent_token_id IS NULL OR (p.revoked_at IS NULL AND (p.expires_at IS NULL OR p.expires_at > now())))`;
 /** $1 token ids (uuid[]). */
 export const TOKEN_TOUCH_SQL = `UPDATE api_token SET last_used_at = now() WHERE id = ANY($1::uuid[])`;
+/** $1 token ids (uuid[]), $2 LAST_USED_RESOLUTION_MS: the stamp of cached tokens, still at most once a minute across instances. */
+export const TOKEN_TOUCH_IF_STALE_SQL = `UPDATE api_token SET last_used_at = now()
+  WHERE id = ANY($1::uuid[]) AND (last_used_at IS NULL OR last_used_at < now() - $2 * interval '1 millisecond')`;
 
 export const hashToken = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
@@ -56,15 +60,19 @@ export class TokenService {
   /*
    * Token lookups of concurrent requests go to the database together: one
    * statement per turn of the event loop, however many requests arrived in
-   * it. Nothing is cached, so every request still sees the token as it is
-   * now (a revocation holds from the next request on).
+   * it. With a token cache (only while change notifications arrive, see
+   * token-cache.ts) a known token costs no statement at all; without one,
+   * every request sees the token as it is now.
    */
   private readonly lookups: DataLoader<string, TokenRow | undefined>;
+  /** Cached tokens whose lastUsedAt is due, stamped together after the current turn. */
+  private readonly touches = new Set<string>();
 
   constructor(
     private readonly db: DataSource,
     private readonly audit: Pick<AuditService, 'append'>,
-    prepared: Queryable = db,
+    private readonly prepared: Queryable = db,
+    private readonly cache?: TokenCache,
   ) {
     this.lookups = new DataLoader(
       async (hashes) => {
@@ -96,9 +104,16 @@ export class TokenService {
   /** The principal behind a token string (a bearer token, or an admin UI session cookie). */
   async authenticateToken(token: string): Promise<Principal> {
     if (token.length === 0 || token.length > MAX_TOKEN_CHARS) throw new UnauthenticatedError();
-    const row = await this.lookups.load(hashToken(token).toString('hex'));
+    const hash = hashToken(token).toString('hex');
+    const cached = this.cache?.get(hash);
+    if (cached) {
+      this.touchSoon(cached);
+      return cached.principal;
+    }
+    const generation = this.cache?.generation ?? 0;
+    const row = await this.lookups.load(hash);
     if (!row) throw new UnauthenticatedError('the token is unknown, revoked or expired');
-    return {
+    const principal: Principal = {
       tokenId: row.id,
       role: row.role,
       environmentId: row.environment_id,
@@ -106,6 +121,24 @@ export class TokenService {
       expiresAt: row.expires_at,
       sessionOf: row.parent_token_id,
     };
+    this.cache?.set(hash, principal, generation, Date.now()); // the lookup stamped lastUsedAt, or found it fresh
+    return principal;
+  }
+
+  /** lastUsedAt of a cached token: due once a minute, stamped off the request's path. */
+  private touchSoon(cached: { principal: Principal; touchedAt: number }): void {
+    const now = Date.now();
+    if (now - cached.touchedAt < LAST_USED_RESOLUTION_MS || !cached.principal.tokenId) return;
+    cached.touchedAt = now;
+    if (this.touches.size === 0) setImmediate(() => void this.stampTouches());
+    this.touches.add(cached.principal.tokenId);
+  }
+
+  private async stampTouches(): Promise<void> {
+    const ids = [...this.touches];
+    this.touches.clear();
+    /* A missed stamp only leaves lastUsedAt a little older; the next use after the resolution tries again. */
+    await this.prepared.query(TOKEN_TOUCH_IF_STALE_SQL, [ids, LAST_USED_RESOLUTION_MS]).catch(() => undefined);
   }
 
   /**
