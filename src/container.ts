@@ -7,6 +7,7 @@ import type { CipherProviderRegistry } from './crypto/provider';
 import { createCipherProviderRegistry } from './crypto/providers';
 import { openDatabase, type Database } from './db/database';
 import { createEventSystem, type EventSystem } from './events/event-system';
+import { WebhookWorker } from './events/webhooks/webhook-worker';
 import { buildAppSchema } from './graphql/schema';
 import type { Logger } from './logger';
 import { RequestContexts } from './modules/request/request-contexts';
@@ -49,6 +50,8 @@ export interface Container {
   readonly requests: RequestContexts;
   /** The change feed, the bus between instances, and the subscriptions they serve (started by the server). */
   readonly events: EventSystem;
+  /** Delivers webhooks from the change feed (started by the server, never by the CLI). */
+  readonly webhookWorker: WebhookWorker;
   readonly schema: GraphQLSchema;
   close(): Promise<void>;
 }
@@ -80,6 +83,8 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
   const secrets = new SecretService(db, keyring, audit, prepared, config.secrets);
   const webhooks = new WebhookService(db, keyring, audit, prepared, { allowPrivateNetworks: config.webhooks.allowPrivateNetworks });
   const keys = new KeyRotationService({ db, registry, keyring, audit });
+  const webhookWorker = new WebhookWorker({ db: prepared, keyring, logger }, config.webhooks);
+  events.onRows(() => webhookWorker.wake());
   const requests = new RequestContexts(
     { tokens, audit, loaders: (access) => createLoaders(db, access, prepared) },
     config.limits,
@@ -120,8 +125,10 @@ export async function createContainer(config: Config, logger: Logger): Promise<C
     keys,
     requests,
     events,
+    webhookWorker,
     schema,
     async close() {
+      await webhookWorker.stop();
       await events.stop();
       await database.close();
       await auditSink?.close();

@@ -62,9 +62,13 @@ export async function buildServer(container: Container): Promise<FastifyInstance
   await app.register(healthRoutes, { container });
   await app.register(uiAssets);
 
-  /* Subscriptions on the same port and path; the change feed and the bus run while the server does. */
+  /* Subscriptions on the same port and path; the change feed, the bus and webhook deliveries run while the server does. */
   registerSubscriptions(app, container);
   await container.events.start();
-  app.addHook('onClose', async () => container.events.stop());
+  container.webhookWorker.start();
+  app.addHook('onClose', async () => {
+    await container.webhookWorker.stop();
+    await container.events.stop();
+  });
   return app;
 }

@@ -27,6 +27,8 @@ export interface EventSystem {
   stop(): Promise<void>;
   /** For /readyz: false while an external bus has no listening connection. */
   readonly ready: boolean;
+  /** Called (often; coalesce) whenever the feed reader hands on committed change rows: the webhook worker's cue. */
+  onRows(listener: () => void): void;
 }
 
 interface Deps {
@@ -48,6 +50,7 @@ export function createEventSystem({ config, logger, db, tokenCache, keyring }: D
   const connections = new LiveConnections();
   const fanOut = new FanOut(logger);
   const feed = new ChangeFeed(db);
+  const rowListeners: (() => void)[] = [];
 
   /* The same invalidation whether it came by notification, from the feed (a missed notification) or from this instance's own commit. */
   const invalidate = (message: BusMessage) => {
@@ -62,6 +65,7 @@ export function createEventSystem({ config, logger, db, tokenCache, keyring }: D
     (row) => {
       invalidate(invalidationsOf([row]));
       fanOut.deliver(row);
+      for (const listener of rowListeners) listener();
     },
     { pollMs: config.events.pollMs },
     logger,
@@ -105,6 +109,9 @@ export function createEventSystem({ config, logger, db, tokenCache, keyring }: D
     },
     get ready() {
       return !bus.external || bus.listening;
+    },
+    onRows(listener) {
+      rowListeners.push(listener);
     },
   };
 }

@@ -44,6 +44,17 @@ describe('loadConfig', () => {
       introspection: true,
       bootstrapAdminToken: undefined,
       audit: { retentionDays: 90, reads: 'each', coalesceSeconds: 60, sink: undefined, maintenanceMinutes: 60 },
+      events: {
+        listenUrl: undefined,
+        pollMs: 1_000,
+        heartbeatMs: 30_000,
+        maxSubscriptions: 10_000,
+        maxSubscriptionsPerToken: 100,
+        maxReplay: 10_000,
+        maxQueue: 1_000,
+        maxBufferedBytes: 1024 * 1024,
+      },
+      tokenCache: { ttlMs: 5_000, max: 10_000 },
     });
   });
 

@@ -43,6 +43,8 @@ const NOT_COMMANDS: Record<string, Record<string, string>> = {
   TokenService: {
     authenticate: 'the door itself: it is what makes a caller out of credentials',
     authenticateToken: 'the door itself, for a session cookie',
+    touchSoon: 'private helper of authenticateToken: stamps lastUsedAt of a cached token',
+    stampTouches: 'private helper of touchSoon',
     listenerEnvironment: 'private helper of create, after its assertion',
     insert: 'private helper of create and ensureBootstrapToken, after their assertions',
   },
