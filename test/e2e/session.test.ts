@@ -76,6 +76,8 @@ describe('sessions', () => {
     await client.connect();
     await client.query(`UPDATE api_token SET expires_at = now() - interval '1 second' WHERE id = $1`, [viewer.id]);
     await client.end();
+    // written behind the server's back (no notification): a cached session is trusted until TOKEN_CACHE_TTL_MS (1 s here) passes
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
 
     await page.getByRole('link', { name: 'Environments', exact: true }).click({ timeout: 3000 }).catch(() => undefined);
     await page.getByText('Your session has ended; sign in again').waitFor();

@@ -21,7 +21,8 @@ export default async function globalSetup(): Promise<void> {
   if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}: apt-get install -y chromium`);
 
   const database = await createTestDatabase();
-  const app = await startTestApp({ database });
+  // a short token cache backstop: the session-expiry test ends a session behind the server's back, in the database
+  const app = await startTestApp({ database, env: { TOKEN_CACHE_TTL_MS: '1000' } });
   const browser = await chromium.launchServer({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
 
   process.env.E2E_URL = app.url;
