@@ -67,6 +67,13 @@ it('a token revoked through one instance is refused by every instance', async ()
 
   const revoked = await gqlAt(instances.urls[1], `mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }`, { id: apiToken.id });
   expect(revoked.data.revokeApiToken.revokedAt).toEqual(expect.any(String));
+  // at once on the instance that revoked it; on the others once the notification arrives (DESIGN §9: within 1 s)
+  expect((await viewer(instances.urls[1])).status).toBe(401);
+  const started = Date.now();
+  while ((await instances.everywhere(viewer)).some((r) => r.status !== 401)) {
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
   for (let round = 0; round < 3; round++) {
     const answers = await instances.everywhere(viewer);
     expect(answers.map((r) => [r.status, r.errors?.[0]?.extensions?.code])).toEqual(Array(3).fill([401, 'UNAUTHENTICATED']));
