@@ -1,3 +1,6 @@
+// Types of graphql-ws/client, for every build that compiles this file (the bench lists its entry files, not src/client).
+// eslint-disable-next-line @typescript-eslint/triple-slash-reference -- an ambient module declaration cannot be imported
+/// <reference path="./graphql-ws-client.d.ts" />
 import type { Client } from 'graphql-ws/client';
 
 import { SecretEventsDocument, type SecretEventsSubscription, type SecretEventsSubscriptionVariables } from './generated/graphql';
