@@ -3,7 +3,7 @@
  * the options of the command line, and the two plans (full and --quick).
  */
 
-export const SCENARIO_NAMES = ['read', 'prepared', 'rest', 'scaling', 'write', 'cold', 'start', 'cli'] as const;
+export const SCENARIO_NAMES = ['read', 'prepared', 'rest', 'scaling', 'write', 'live', 'cold', 'start', 'cli'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface Options {

@@ -7,7 +7,7 @@
 export interface ScenarioResult {
   /** Stable id, e.g. `graphql-read`, `graphql-list-1000`. */
   readonly id: string;
-  /** The scenario this row belongs to (1-8, bench/README.md), which orders the table. */
+  /** The scenario this row belongs to (1-9, bench/README.md), which orders the table. */
   readonly scenario: number;
   readonly label: string;
   readonly connections?: number;

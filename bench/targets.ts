@@ -20,6 +20,8 @@ export const TARGET = {
   upsertRatio: 0.7,
   startMs: 2000,
   cliMs: 1500,
+  /** Network requests of 10,000 reads on a warm live cache. */
+  liveClientRequests: 0,
 } as const;
 
 const ms = (value: number) => `${value.toFixed(0)} ms`;
@@ -151,6 +153,17 @@ export function evaluateTargets(byId: ReadonlyMap<string, ScenarioResult>, plan:
   processTarget('start-embedded', 'npm start → /healthz 200, embedded (fresh DATA_DIR)', TARGET.startMs, starts);
   processTarget('start-postgres', 'npm start → /healthz 200, PostgreSQL (fresh database)', TARGET.startMs, starts);
   processTarget('cli-token-list', 'npm run cli -- token list, wall time', TARGET.cliMs, (row) => `median of ${row.requests} run${row.requests === 1 ? '' : 's'}`);
+
+  const liveClient = byId.get('live-client-requests');
+  const liveRequests = liveClient?.extra?.networkRequests;
+  if (typeof liveRequests === 'number') {
+    targets.push({
+      id: 'live-client-requests',
+      description: `live client: ${liveClient!.requests?.toLocaleString('en-US')} secrets() calls on a warm live cache make ${TARGET.liveClientRequests} network requests`,
+      measured: `${liveRequests} requests`,
+      pass: liveRequests <= TARGET.liveClientRequests && liveClient!.extra?.warm === true,
+    });
+  }
 
   const failing = [...byId.values()].filter((r) => r.errors > 0);
   targets.push({

@@ -1,5 +1,6 @@
 import { cli } from './cli';
 import { cold } from './cold';
+import { live } from './live';
 import { prepared } from './prepared';
 import { read } from './read';
 import { rest } from './rest';
@@ -9,4 +10,4 @@ import { start } from './start';
 import { write } from './write';
 
 /** Every scenario, in the order a run measures them (within each phase). */
-export const SCENARIOS: readonly Scenario[] = [read, prepared, rest, scaling, write, cold, start, cli];
+export const SCENARIOS: readonly Scenario[] = [read, prepared, rest, scaling, write, live, cold, start, cli];

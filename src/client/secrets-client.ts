@@ -1,6 +1,7 @@
 import { SecretNotFoundError, SecretsRequestError } from './errors';
 import { EffectiveSecretsDocument, SecretValueDocument, type EffectiveSecretsQuery } from './generated/graphql';
-import { RequestCache } from './request-cache';
+import { LiveFeed, type LiveOptions, type LiveState, type ViewScope } from './live-feed';
+import { RequestCache, type CacheTags } from './request-cache';
 import { execute, type TransportOptions } from './transport';
 
 /** One entry of a scope's effective list, with where its value comes from. */
@@ -32,6 +33,12 @@ export interface SecretsClientOptions extends ScopeOptions {
   readonly token: string;
   /** Keep answers this long (ms). Default 0: every call asks the server, but concurrent identical calls share one request. */
   readonly cacheTtlMs?: number;
+  /**
+   * Live mode: subscribe to `secretEvents` for every view read from, and keep
+   * answers until an event says their name changed (the TTL applies while the
+   * socket is down). `true` for the defaults. Default false.
+   */
+  readonly live?: boolean | LiveOptions;
   /** Bounds each call, its one retry included. Default 10000. */
   readonly timeoutMs?: number;
   /** Default: the global fetch (Node 18+). */
@@ -45,6 +52,10 @@ export interface SecretsClient {
   effectiveSecrets(options?: ScopeOptions): Promise<EffectiveSecret[]>;
   /** Forgets every cached answer, e.g. after rotating a secret. */
   clearCache(): void;
+  /** 'off' without live mode; otherwise where its socket stands ('closed': ended by close() or a final close code). */
+  liveState(): LiveState | 'off';
+  /** Ends live mode and resolves once its socket is closed; reads go on, by the TTL. Without live mode, does nothing. */
+  close(): Promise<void>;
 }
 
 const DEFAULT_TIMEOUT_MS = 10_000;
@@ -59,31 +70,49 @@ export function createSecretsClient(options: SecretsClientOptions): SecretsClien
   const ttlMs = options.cacheTtlMs ?? 0;
   const values = new RequestCache<string>(ttlMs);
   const lists = new RequestCache<EffectiveSecret[]>(ttlMs);
+  const live = options.live ? liveFeed(options.live === true ? {} : options.live, transport, [values, lists]) : undefined;
+
+  /* Cache groups: a view's every answer, a name's answers in a view, a view's lists (a name never holds a control character). */
+  const tags = (scope: ViewScope, viewKey: string, name: string | null): CacheTags | undefined => {
+    const view = live?.watch(viewKey, scope);
+    if (!view) return undefined;
+    return { groups: [viewKey, name === null ? listGroup(viewKey) : nameGroup(viewKey, name)], lease: () => live!.lease(view) };
+  };
 
   return {
     secrets(name, secretOptions) {
       const scope = resolveScope(context, secretOptions);
       const version = secretOptions?.version ?? null;
-      return values.get(JSON.stringify([scope.environmentId, scope.spaceId, scope.actorId, name, version]), async () => {
-        try {
-          const data = await execute(transport, SecretValueDocument, { name, ...scope, version });
-          return data.secret.value;
-        } catch (error) {
-          if (error instanceof SecretsRequestError && error.code === 'SECRET_NOT_FOUND') {
-            throw new SecretNotFoundError(name, scope);
+      const viewKey = viewKeyOf(scope);
+      return values.get(
+        JSON.stringify([scope.environmentId, scope.spaceId, scope.actorId, name, version]),
+        async () => {
+          try {
+            const data = await execute(transport, SecretValueDocument, { name, ...scope, version });
+            return data.secret.value;
+          } catch (error) {
+            if (error instanceof SecretsRequestError && error.code === 'SECRET_NOT_FOUND') {
+              throw new SecretNotFoundError(name, scope);
+            }
+            throw error;
           }
-          throw error;
-        }
-      });
+        },
+        tags(scope, viewKey, name),
+      );
     },
 
     effectiveSecrets(scopeOptions) {
       const scope = resolveScope(context, scopeOptions);
+      const viewKey = viewKeyOf(scope);
       return lists
-        .get(JSON.stringify([scope.environmentId, scope.spaceId, scope.actorId]), async () => {
-          const data = await execute(transport, EffectiveSecretsDocument, scope);
-          return data.effectiveSecrets;
-        })
+        .get(
+          viewKey,
+          async () => {
+            const data = await execute(transport, EffectiveSecretsDocument, scope);
+            return data.effectiveSecrets;
+          },
+          tags(scope, viewKey, null),
+        )
         .then(copyList);
     },
 
@@ -91,8 +120,36 @@ export function createSecretsClient(options: SecretsClientOptions): SecretsClien
       values.clear();
       lists.clear();
     },
+
+    liveState() {
+      return live ? live.state : 'off';
+    },
+
+    close() {
+      return live ? live.close() : Promise.resolve();
+    },
   };
 }
+
+/** The live feed, wired to drop what the caches hold for a name (or a whole view) when the feed says so. */
+function liveFeed(liveOptions: LiveOptions, transport: TransportOptions, caches: RequestCache<unknown>[]): LiveFeed {
+  return new LiveFeed({
+    ...liveOptions,
+    endpoint: transport.endpoint,
+    token: transport.token,
+    handshakeTimeoutMs: transport.timeoutMs,
+    onChange: (viewKey, name) => {
+      for (const cache of caches) cache.drop([nameGroup(viewKey, name), listGroup(viewKey)]);
+    },
+    onReset: (viewKey) => {
+      for (const cache of caches) cache.drop([viewKey]);
+    },
+  });
+}
+
+const viewKeyOf = (scope: ViewScope) => JSON.stringify([scope.environmentId, scope.spaceId, scope.actorId]);
+const nameGroup = (viewKey: string, name: string) => `${viewKey}\u0000${name}`;
+const listGroup = (viewKey: string) => `${viewKey}\u0001`;
 
 function resolveScope(context: ScopeOptions, options: ScopeOptions = {}) {
   return {

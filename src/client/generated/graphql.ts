@@ -18,6 +18,16 @@ export type EffectiveSecretsQueryVariables = Exact<{
 
 export type EffectiveSecretsQuery = { effectiveSecrets: Array<{ name: string, value: string, source: SecretScope, actorId: string | null, secret: { id: string, version: number, scope: SecretScope }, overrides: { id: string } | null }> };
 
+export type SecretEventsSubscriptionVariables = Exact<{
+  environmentId?: string | null | undefined;
+  spaceId?: string | null | undefined;
+  actorId?: string | null | undefined;
+  after?: string | null | undefined;
+}>;
+
+
+export type SecretEventsSubscription = { secretEvents: { cursor: string, name: string } };
+
 export type SecretValueQueryVariables = Exact<{
   name: string;
   environmentId?: string | null | undefined;
@@ -70,6 +80,19 @@ export const EffectiveSecretsDocument = new TypedDocumentString(`
   }
 }
     `) as unknown as TypedDocumentString<EffectiveSecretsQuery, EffectiveSecretsQueryVariables>;
+export const SecretEventsDocument = new TypedDocumentString(`
+    subscription SecretEvents($environmentId: ID, $spaceId: ID, $actorId: String, $after: String) {
+  secretEvents(
+    environmentId: $environmentId
+    spaceId: $spaceId
+    actorId: $actorId
+    after: $after
+  ) {
+    cursor
+    name
+  }
+}
+    `) as unknown as TypedDocumentString<SecretEventsSubscription, SecretEventsSubscriptionVariables>;
 export const SecretValueDocument = new TypedDocumentString(`
     query SecretValue($name: String!, $environmentId: ID, $spaceId: ID, $actorId: String, $version: Int) {
   secret(
