@@ -3,10 +3,11 @@ import path from 'node:path';
 import type { CodegenConfig } from '@graphql-codegen/cli';
 
 /*
- * `npm run codegen`: typed operations for the listener client, from the
- * committed schema.graphql and src/client/operations/*.graphql. Paths are
- * absolute so the config means the same from any working directory
- * (test/unit/codegen.test.ts runs it into a temporary directory).
+ * `npm run codegen`: typed operations for the listener client and the admin
+ * UI, both from the committed schema.graphql (src/client/operations/*.graphql
+ * and the .graphql files under src/ui). Paths are absolute so the config
+ * means the same from any working directory (test/unit/codegen.test.ts runs
+ * it into a temporary directory).
  *
  * typescript-operations emits only the types the operations use (enums as
  * string unions, no runtime enums); typed-document-node in `string` mode
@@ -39,8 +40,7 @@ const config: CodegenConfig = {
      * rather than the graphql() lookup, which would bundle every document.
      */
     [path.join(root, 'src', 'ui', 'gql') + path.sep]: {
-      // TEMPORARY until main's sessions/versions/events land: then schema.graphql like the client.
-      schema: path.join(root, 'src', 'ui', 'contract-preview.graphql'),
+      schema: path.join(root, 'schema.graphql'),
       documents: path.join(root, 'src', 'ui', '**', '*.graphql'),
       preset: 'client',
       presetConfig: { fragmentMasking: false },

@@ -7,7 +7,6 @@ import {
   must,
   openSession,
   upsert,
-  whenSchemaHas,
   type Session,
 } from './support/harness';
 
@@ -92,7 +91,7 @@ describe('Developer Settings', () => {
     await bob.close();
   });
 
-  whenSchemaHas('rollbackSecret(')('deletes with undo, and rolls back from history at once', async () => {
+  it('deletes with undo, and rolls back from history at once', async () => {
     const environment = await createEnvironment();
     const values = [VALUE('a'), VALUE('b'), VALUE('c')];
     for (const value of values) await upsert({ environmentId: environment.id, name: 'DB_URL', value });

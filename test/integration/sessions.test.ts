@@ -1,5 +1,6 @@
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../support/app';
 import { dataOf } from '../support/operations';
+import { openSession } from '../support/ws';
 
 /* Admin UI sessions (DESIGN §14): an ADMIN token exchanged for an HttpOnly cookie, same-origin only, 8 h fixed. */
 
@@ -56,6 +57,22 @@ it('the cookie authenticates same-origin requests only', async () => {
   }
   const rest = await fetch(`${app.url}/v1/secrets?environmentId=00000000-0000-4000-8000-000000000000`, { headers: { cookie: cookie!, origin: 'http://evil.example' } });
   expect(rest.status).toBe(403);
+});
+
+it('the cookie authenticates the WebSocket upgrade (as the admin UI connects) from this server’s own origin only', async () => {
+  const { cookie } = await signIn();
+  const environmentId = dataOf(await app.gql(`mutation { createEnvironment(input: { name: "ws-cookie" }) { id } }`)).createEnvironment.id;
+  const live = await openSession(app.url, { token: null, headers: { cookie: cookie!, origin } });
+  const stream = live.subscribe({ environmentId });
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  dataOf(await app.gql(`mutation($input: UpsertSecretInput!) { upsertSecret(input: $input) { id } }`, { input: { environmentId, name: 'VIA_COOKIE', value: 'via-cookie-value' } }));
+  expect((await stream.waitFor(1)).map((event) => event.name)).toEqual(['VIA_COOKIE']);
+  await live.close();
+
+  const origins: Record<string, string>[] = [{ origin: 'http://evil.example' }, { origin: origin.replace('127.0.0.1', 'localhost') }, {}];
+  for (const headers of origins) {
+    await expect(openSession(app.url, { token: null, headers: { cookie: cookie!, ...headers } })).rejects.toMatchObject({ code: 4403 });
+  }
 });
 
 it('the session is listed with its expiry, and signOut revokes it and clears the cookie', async () => {

@@ -1,37 +1,25 @@
-import { Client, cacheExchange, fetchExchange, mapExchange, subscriptionExchange } from '@urql/core';
-import { createClient as createSocket, type Client as Socket } from 'graphql-ws';
+import { Client, cacheExchange, fetchExchange, mapExchange } from '@urql/core';
 
 import { isUnauthenticated } from './errors';
-
-/** Close codes after which retrying cannot help: the session is gone (DESIGN §12). */
-const FINAL_CLOSE_CODES = new Set([4401, 4403]);
+import { createLiveFeed, type LiveFeed } from './live';
 
 export interface ApiClient {
   readonly client: Client;
+  /** Change events over graphql-ws (./live.ts). */
+  readonly live: LiveFeed;
   dispose(): void;
 }
 
 /**
  * One urql client per session: signing in or out builds a new one, so no
  * cached answer outlives the session that fetched it. Requests carry only
- * the session cookie (same origin); the socket authenticates with the same
- * cookie on its upgrade. Queries go as POST: the server's CSRF prevention
- * and Origin check apply to cookie-authenticated requests, and browsers
- * send Origin on POST.
+ * the session cookie (same origin); the live feed's socket authenticates
+ * with the same cookie on its upgrade. Queries go as POST: the server's
+ * CSRF prevention and Origin check apply to cookie-authenticated requests,
+ * and browsers send Origin on POST.
  */
 export function createApiClient(onSessionEnded: () => void): ApiClient {
-  const socket: Socket = createSocket({
-    url: `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}/graphql`,
-    lazy: true,
-    retryAttempts: 8,
-    shouldRetry: (event) => !(isCloseEvent(event) && FINAL_CLOSE_CODES.has(event.code)),
-    on: {
-      closed: (event) => {
-        if (isCloseEvent(event) && FINAL_CLOSE_CODES.has(event.code)) onSessionEnded();
-      },
-    },
-  });
-
+  const live = createLiveFeed(onSessionEnded);
   const client = new Client({
     url: '/graphql',
     preferGetMethod: false,
@@ -46,24 +34,10 @@ export function createApiClient(onSessionEnded: () => void): ApiClient {
       }),
       cacheExchange,
       fetchExchange,
-      subscriptionExchange({
-        forwardSubscription(request) {
-          const payload = { ...request, query: request.query ?? '' };
-          return {
-            subscribe(sink) {
-              return { unsubscribe: socket.subscribe(payload, sink) };
-            },
-          };
-        },
-      }),
     ],
   });
 
-  return { client, dispose: () => void socket.dispose() };
-}
-
-function isCloseEvent(event: unknown): event is CloseEvent {
-  return typeof event === 'object' && event !== null && 'code' in event && typeof (event as CloseEvent).code === 'number';
+  return { client, live, dispose: () => live.dispose() };
 }
 
 /**

@@ -2,6 +2,7 @@ import { createContext, useCallback, useContext, useEffect, useMemo, useRef, use
 import { Provider } from 'urql';
 
 import { createApiClient, type ApiClient } from '../api/client';
+import { LiveFeedContext } from '../api/live';
 import { isUnauthenticated, toProblem } from '../api/errors';
 import { SignInDocument, SignOutDocument, ViewerDocument, type ViewerQuery } from '../gql/graphql';
 
@@ -120,7 +121,9 @@ export function SessionProvider({ children }: { children: ReactNode }) {
 
   return (
     <SessionContext.Provider value={session}>
-      <Provider value={api.client}>{children}</Provider>
+      <Provider value={api.client}>
+        <LiveFeedContext.Provider value={api.live}>{children}</LiveFeedContext.Provider>
+      </Provider>
     </SessionContext.Provider>
   );
 }

@@ -12,14 +12,6 @@ import { ADMIN_TOKEN } from '../../support/app';
 
 export const baseUrl = () => process.env.E2E_URL!;
 
-const SCHEMA = readFileSync(require.resolve('../../../schema.graphql'), 'utf8');
-/**
- * The UI is built to DESIGN §10–§12 (versions, personal secrets, change
- * events) while main is still landing them: a test of such a feature runs
- * as soon as the committed schema has the field it needs.
- */
-export const whenSchemaHas = (field: string) => (SCHEMA.includes(field) ? it : it.skip);
-
 let browser: Browser | undefined;
 export async function sharedBrowser(): Promise<Browser> {
   browser ??= await chromium.connect(process.env.E2E_BROWSER!);

@@ -7,6 +7,7 @@ import { SECRET_LISTS } from '../../api/lists';
 import { Loading } from '../../app/page';
 import { Button } from '../../components/Button';
 import { formatRelative, formatDateTime, plural } from '../../components/format';
+import { LiveIndicator } from '../../components/LiveIndicator';
 import { Notice } from '../../components/Notice';
 import { matchesSearch, SearchBox } from '../../components/SearchBox';
 import { VirtualTable } from '../../components/VirtualTable';
@@ -26,7 +27,7 @@ type Open = { kind: 'replace' | 'history'; secret: Secret } | undefined;
 export function DeveloperSettings({ id }: { id: string }) {
   const [{ data, error, fetching }, refetch] = useQuery({ query: EnvironmentSecretsDocument, variables: { id }, context: SECRET_LISTS });
   const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
-  useLiveRefetch({ environmentId: id }, reload);
+  const live = useLiveRefetch({ environmentId: id }, reload);
   const [search, setSearch] = useState('');
   const [open, setOpen] = useState<Open>();
   const remove = useDeleteWithUndo();
@@ -57,6 +58,7 @@ export function DeveloperSettings({ id }: { id: string }) {
           <span className="count" aria-live="polite">
             {search ? `${secrets.length.toLocaleString()} of ${plural(environment.secrets.length, 'secret')}` : plural(environment.secrets.length, 'secret')}
           </span>
+          <LiveIndicator live={live} />
         </div>
         <VirtualTable rowCount={secrets.length}>
           <Table aria-label={`Secrets of ${environment.name}`} className="table">

@@ -9,6 +9,7 @@ import { Loading } from '../../app/page';
 import { Button } from '../../components/Button';
 import { TextField } from '../../components/fields';
 import { formatDateTime, formatRelative, plural } from '../../components/format';
+import { LiveIndicator } from '../../components/LiveIndicator';
 import { Notice } from '../../components/Notice';
 import { matchesSearch, SearchBox } from '../../components/SearchBox';
 import { VirtualTable } from '../../components/VirtualTable';
@@ -38,7 +39,7 @@ export function SpaceSecrets({ id }: { id: string }) {
   const [{ data, error, fetching }, refetch] = useQuery({ query: SpaceSecretsDocument, variables: { id, actorId }, context: SECRET_LISTS });
   const reload = useCallback(() => refetch({ requestPolicy: 'network-only' }), [refetch]);
   const space = data?.space;
-  useLiveRefetch({ environmentId: space?.environment.id, spaceId: id, actorId }, reload, !space);
+  const live = useLiveRefetch({ environmentId: space?.environment.id, spaceId: id, actorId }, reload, !space);
   const [search, setSearch] = useState('');
   const [open, setOpen] = useState<Open>();
   const remove = useDeleteWithUndo();
@@ -168,6 +169,7 @@ export function SpaceSecrets({ id }: { id: string }) {
             />
           </div>
           <span className="count">{plural(space.effectiveSecrets.length, 'secret')}</span>
+          <LiveIndicator live={live} />
         </div>
         <VirtualTable rowCount={rows.length}>
           <Table aria-label={`Effective secrets of ${space.name}`} className="table">
