@@ -18,7 +18,7 @@ import { ImportButton } from '../../secrets/ImportDialog';
 import { useDeleteWithUndo } from '../../secrets/use-delete';
 import { useLiveRefetch } from '../../secrets/use-live';
 import { WriteValueDialog } from '../../secrets/WriteValueDialog';
-import { EnvironmentHeader, MissingEnvironment } from './EnvironmentPage';
+import { EnvironmentHeader, MissingEnvironment } from './EnvironmentHeader';
 
 type Secret = NonNullable<EnvironmentSecretsQuery['environment']>['secrets'][number];
 type Open = { kind: 'replace' | 'history'; secret: Secret } | undefined;

@@ -15,7 +15,7 @@ import { Notice } from '../../components/Notice';
 import { matchesSearch, SearchBox } from '../../components/SearchBox';
 import { toast } from '../../components/toasts';
 import { CreateSpaceDocument, EnvironmentSpacesDocument } from '../../gql/graphql';
-import { EnvironmentHeader, MissingEnvironment } from './EnvironmentPage';
+import { EnvironmentHeader, MissingEnvironment } from './EnvironmentHeader';
 
 export function SpacesView({ id }: { id: string }) {
   const [{ data, error, fetching }] = useQuery({ query: EnvironmentSpacesDocument, variables: { id }, context: SPACE_LISTS });

@@ -20,7 +20,7 @@ import { HistoryDialog } from '../../secrets/HistoryDialog';
 import { useDeleteWithUndo } from '../../secrets/use-delete';
 import { useLiveRefetch } from '../../secrets/use-live';
 import { WriteValueDialog, type WriteTarget } from '../../secrets/WriteValueDialog';
-import { MissingSpace, SpaceHeader } from './SpacePage';
+import { MissingSpace, SpaceHeader } from './SpaceHeader';
 
 type Effective = NonNullable<SpaceSecretsQuery['space']>['effectiveSecrets'][number];
 type RowModel = Effective & { readonly id: string; readonly word: SourceWord };

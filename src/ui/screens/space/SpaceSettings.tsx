@@ -13,7 +13,7 @@ import { formatDateTime, plural } from '../../components/format';
 import { Notice } from '../../components/Notice';
 import { toast } from '../../components/toasts';
 import { DeleteSpaceDocument, SpaceSettingsDocument } from '../../gql/graphql';
-import { MissingSpace, SpaceHeader } from './SpacePage';
+import { MissingSpace, SpaceHeader } from './SpaceHeader';
 
 export function SpaceSettings({ id }: { id: string }) {
   const [{ data, error, fetching }] = useQuery({ query: SpaceSettingsDocument, variables: { id } });
