@@ -9,11 +9,13 @@ import { openSession, type SessionOptions, type Session, type Stream } from '../
 
 /*
  * DESIGN §12's bounds, each on an instance configured small enough to hit
- * it (three instances on one database): subscriptions and connections per
+ * it (four instances on one database): subscriptions and connections per
  * token and per instance, how far behind an `after` cursor may be, the
  * heartbeat, and a slow consumer, which is disconnected instead of being
- * buffered for. And no event carries a value: the raw frames of every kind
- * of change are scanned for the values written.
+ * buffered for (and resumes with `after`). A connection that goes away
+ * while it is being authenticated keeps no place. And no event carries a
+ * value: the raw frames of every kind of change are scanned for the values
+ * written.
  */
 
 const PER_TOKEN = 2;
