@@ -54,21 +54,21 @@ async function gql<T>(url: string, token: string, query: string, variables: Reco
 /** The subscriber fleet's child process, one command at a time. */
 class Fleet {
   private readonly child: ChildProcess;
-  private waiting: ((message: unknown) => void) | undefined;
+  private waiting: { resolve: (message: unknown) => void; reject: (error: Error) => void } | undefined;
 
   constructor() {
     this.child = fork(path.join(__dirname, '..', 'fanout-subscribers.js'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (message) => {
       const waiting = this.waiting;
       this.waiting = undefined;
-      waiting?.(message);
+      waiting?.resolve(message);
     });
+    this.child.on('exit', (code) => this.waiting?.reject(new Error(`subscriber process exited with ${code}`)));
   }
 
   send<T>(command: Command): Promise<T> {
     return new Promise((resolve, reject) => {
-      this.waiting = resolve as (message: unknown) => void;
-      this.child.once('exit', (code) => reject(new Error(`subscriber process exited with ${code}`)));
+      this.waiting = { resolve: resolve as (message: unknown) => void, reject };
       this.child.send(command);
     });
   }
@@ -199,6 +199,7 @@ async function measureFanout(
     const dbCpu = await DbCpuMeter.create(pool, databaseUrl);
     const dbBefore = await dbCpu?.snapshot();
     const cpuBefore = cpuMicros(pids);
+    const subscriberCpuBefore = cpuMicros([fleet.pid!]);
     const started = now();
     let inFlight = 0;
     let skipped = 0;
@@ -240,6 +241,7 @@ async function measureFanout(
     }
     const deliveredSeconds = (now() - started) / 1000;
     const serverCpu = cpuMicros(pids) - cpuBefore;
+    const subscriberCpu = cpuMicros([fleet.pid!]) - subscriberCpuBefore;
     const dbAfter = await dbCpu?.snapshot();
     const report = await fleet.send<Report>({ type: 'report' });
 
@@ -280,7 +282,8 @@ async function measureFanout(
       errors: failedWrites.length + opened.failed + Object.values(report.closed).reduce((a, b) => a + b, 0),
       serverCpuUsPerRequest: serverCpu / Math.max(done.length, 1),
       ...(dbCpu && dbBefore && dbAfter ? { dbCpuUsPerRequest: dbCpu.microsBetween(dbBefore, dbAfter) / Math.max(done.length, 1) } : {}),
-      serverCores: serverCpu / 1000 / (deliveredSeconds * 1000),
+      serverCores: serverCpu / 1e6 / deliveredSeconds,
+      loadgenCores: subscriberCpu / 1e6 / deliveredSeconds,
       peakRssMb: rss || Number.NaN,
       notes:
         `p50/p99: commit (\`at\`) → arrival at the last of ${opened.opened} subscriptions, per write; ` +
@@ -288,7 +291,7 @@ async function measureFanout(
         `(\`at\` precedes the response by p50 ${round(percentile(atLead, 50))} ms); per delivery p50 ${deliveryP50} ms, p99 ${deliveryP99} ms; ` +
         `${report.delivered.toLocaleString('en-US')} of ${expected.toLocaleString('en-US')} deliveries (${missing.toLocaleString('en-US')} missing); ` +
         `${planned} writes planned, ${skipped} skipped (${MAX_IN_FLIGHT} in flight), ${failedWrites.length} failed` +
-        `${closedByCode ? `; subscriptions closed by the server: ${closedByCode}` : ''}; server CPU (both instances) ${(serverCpu / 1e6).toFixed(1)} s over ${deliveredSeconds.toFixed(1)} s`,
+        `${closedByCode ? `; subscriptions closed by the server: ${closedByCode}` : ''}; server CPU (both instances) ${(serverCpu / 1e6).toFixed(1)} s, subscribers' ${(subscriberCpu / 1e6).toFixed(1)} s, over ${deliveredSeconds.toFixed(1)} s`,
       extra: {
         subscriptions: opened.opened,
         openFailures: opened.failed,
