@@ -3,7 +3,7 @@
  * the options of the command line, and the two plans (full and --quick).
  */
 
-export const SCENARIO_NAMES = ['read', 'prepared', 'rest', 'scaling', 'write', 'live', 'cold', 'start', 'cli'] as const;
+export const SCENARIO_NAMES = ['read', 'prepared', 'tokencache', 'rest', 'scaling', 'write', 'live', 'cold', 'start', 'cli', 'fanout'] as const;
 export type ScenarioName = (typeof SCENARIO_NAMES)[number];
 
 export interface Options {
@@ -35,6 +35,12 @@ export interface Plan {
   readonly slowWarmupPerConnection: number;
   /** Spawns per database of the start-up rows, and runs of the CLI row. */
   readonly processRuns: number;
+  /** Fan-out (scenario 9): subscriptions, the server processes they are spread over, the writer's rate and how long it writes. */
+  readonly fanoutSubscriptions: number;
+  readonly fanoutInstances: number;
+  /** Writes per second of each fan-out row; the first is the target's (200), the others show the trend. */
+  readonly fanoutRates: readonly number[];
+  readonly fanoutSec: number;
 }
 
 export const FULL: Plan = {
@@ -49,6 +55,10 @@ export const FULL: Plan = {
   minRequests: 12,
   slowWarmupPerConnection: 2,
   processRuns: 3,
+  fanoutSubscriptions: 1000,
+  fanoutInstances: 2,
+  fanoutRates: [200, 20],
+  fanoutSec: 10,
 };
 
-export const QUICK: Plan = { ...FULL, warmupSec: 0.5, durationSec: 1.5, coldEnvironments: 5, minRequests: 4, slowWarmupPerConnection: 1, processRuns: 1 };
+export const QUICK: Plan = { ...FULL, warmupSec: 0.5, durationSec: 1.5, coldEnvironments: 5, minRequests: 4, slowWarmupPerConnection: 1, processRuns: 1, fanoutSec: 3 };

@@ -48,7 +48,7 @@ export function peakRssMbOf(pid: number): number | undefined {
   }
 }
 
-function clockTicksPerSecond(): number {
+export function clockTicksPerSecond(): number {
   try {
     return Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
   } catch {
@@ -57,7 +57,7 @@ function clockTicksPerSecond(): number {
 }
 
 /** utime + stime of a process, in clock ticks; undefined when it cannot be read. */
-function cpuTicksOf(pid: number): number | undefined {
+export function cpuTicksOf(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');

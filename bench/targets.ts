@@ -22,6 +22,10 @@ export const TARGET = {
   cliMs: 1500,
   /** Network requests of 10,000 reads on a warm live cache. */
   liveClientRequests: 0,
+  /** Fan-out: commit → the last of the subscriptions, p99 per write. */
+  fanoutMs: 500,
+  /** …while the writer keeps this share of its planned rate. */
+  fanoutRateShare: 0.95,
 } as const;
 
 const ms = (value: number) => `${value.toFixed(0)} ms`;
@@ -59,6 +63,21 @@ export function evaluateTargets(byId: ReadonlyMap<string, ScenarioResult>, plan:
       id: 'prepared-statements',
       description: 'listener read, DB_PREPARED_STATEMENTS=false vs default (named)',
       measured: why ?? `${unnamed.ratio?.toFixed(2)}× throughput (${unnamed.rps?.toFixed(0)} vs ${rps('graphql-read').toFixed(0)} req/s); DB CPU ${db(unnamed)} vs ${db(read)} µs/req`,
+      pass: undefined,
+    });
+  }
+
+  const uncached = byId.get('graphql-read-uncached');
+  if (uncached) {
+    const why = unavailable(uncached);
+    const perRead = (r: ScenarioResult | undefined) => (r?.statementsPerRequest === undefined ? '–' : r.statementsPerRequest.toFixed(2));
+    targets.push({
+      id: 'token-cache-statements',
+      description: 'statements per listener read, token cache off (TOKEN_CACHE_TTL_MS=0) → on (default)',
+      measured:
+        why ??
+        `${perRead(uncached)} → ${perRead(read)} statements/read; ${uncached.rps?.toFixed(0)} → ${read?.rps?.toFixed(0) ?? '–'} req/s; ` +
+          `DB CPU ${uncached.dbCpuUsPerRequest?.toFixed(0) ?? '–'} → ${read?.dbCpuUsPerRequest?.toFixed(0) ?? '–'} µs/req`,
       pass: undefined,
     });
   }
@@ -162,6 +181,26 @@ export function evaluateTargets(byId: ReadonlyMap<string, ScenarioResult>, plan:
       description: `live client: ${liveClient!.requests?.toLocaleString('en-US')} secrets() calls on a warm live cache make ${TARGET.liveClientRequests} network requests`,
       measured: `${liveRequests} requests`,
       pass: liveRequests <= TARGET.liveClientRequests && liveClient!.extra?.warm === true,
+    });
+  }
+
+  const targetRate = plan.fanoutRates[0];
+  const fan = byId.get(`fanout-${targetRate}`);
+  if (fan) {
+    const why = unavailable(fan);
+    const x = fan.extra ?? {};
+    const rateOk = (fan.rps ?? 0) >= targetRate * TARGET.fanoutRateShare;
+    targets.push({
+      id: 'fanout-latency',
+      description:
+        `an event reaches all of ${plan.fanoutSubscriptions.toLocaleString('en-US')} subscriptions on ${plan.fanoutInstances} instances ` +
+        `within ${TARGET.fanoutMs} ms of commit (p99) under ${targetRate} writes/s`,
+      measured:
+        why ??
+        `p50 ${fan.p50 ?? '–'} ms, p99 ${fan.p99 ?? '–'} ms from \`at\` (from the mutation's response: p99 ${x.fromResponseP99Ms ?? '–'} ms) at ${fan.rps?.toFixed(0)} writes/s; ` +
+          `${Number(x.delivered).toLocaleString('en-US')} of ${Number(x.expected).toLocaleString('en-US')} deliveries` +
+          (Number(x.missing) ? ` (${Number(x.missing).toLocaleString('en-US')} missing)` : ''),
+      pass: why ? undefined : Number(x.missing) === 0 && fan.p99 !== undefined && fan.p99 <= TARGET.fanoutMs && rateOk,
     });
   }
 

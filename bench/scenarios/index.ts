@@ -1,5 +1,6 @@
 import { cli } from './cli';
 import { cold } from './cold';
+import { fanout } from './fanout';
 import { live } from './live';
 import { prepared } from './prepared';
 import { read } from './read';
@@ -7,7 +8,8 @@ import { rest } from './rest';
 import { scaling } from './scaling';
 import type { Scenario } from './scenario';
 import { start } from './start';
+import { tokencache } from './tokencache';
 import { write } from './write';
 
 /** Every scenario, in the order a run measures them (within each phase). */
-export const SCENARIOS: readonly Scenario[] = [read, prepared, rest, scaling, write, live, cold, start, cli];
+export const SCENARIOS: readonly Scenario[] = [read, prepared, tokencache, rest, scaling, write, live, cold, start, cli, fanout];

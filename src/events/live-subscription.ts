@@ -18,7 +18,11 @@ export interface ReplayPage {
 
 export interface LiveSubscriptionOptions {
   readonly viewpoint: Viewpoint;
-  /** Events waiting for the consumer (or held while replaying) beyond this drop the subscriber. */
+  /**
+   * Live events waiting for the consumer (or held while replaying) beyond
+   * this drop the subscriber. What the consumer pulled itself — a replay
+   * page, and at the switch the held events — does not count against it.
+   */
   readonly maxQueue: number;
   /** Reads the next page of the log after a position, while replaying; undefined: no replay. */
   readonly replay?: (after: FeedPosition) => Promise<ReplayPage>;
@@ -49,6 +53,8 @@ export class LiveSubscription implements AsyncIterableIterator<SecretEvent> {
   private replaying: boolean;
   private readonly held: FeedItem[] = [];
   private readonly queue: SecretEvent[] = [];
+  /** How many events at the front of the queue the consumer pulled (replayed, or held until the switch): bounded by a page and by maxQueue. */
+  private pulled = 0;
   private ending = false;
   private closed = false;
   private failure?: unknown;
@@ -89,6 +95,7 @@ export class LiveSubscription implements AsyncIterableIterator<SecretEvent> {
     if (this.closed) return;
     this.failure = error;
     this.queue.length = 0;
+    this.pulled = 0;
     this.ending = true;
     this.settle();
   }
@@ -101,7 +108,10 @@ export class LiveSubscription implements AsyncIterableIterator<SecretEvent> {
     for (;;) {
       if (this.closed) return DONE;
       const event = this.queue.shift();
-      if (event) return { done: false, value: event };
+      if (event) {
+        if (this.pulled > 0) this.pulled -= 1;
+        return { done: false, value: event };
+      }
       if (this.failure !== undefined) {
         const failure = this.failure;
         this.close();
@@ -139,21 +149,22 @@ export class LiveSubscription implements AsyncIterableIterator<SecretEvent> {
   private async readReplayPage(): Promise<void> {
     const page = await this.options.replay!(this.replayedThrough!);
     this.replayedThrough = page.through;
-    for (const item of page.items) this.accept(item);
+    for (const item of page.items) this.accept(item, true);
     if (!page.done || this.ending) return;
     this.replaying = false;
     const held = this.held.splice(0);
-    for (const item of held) this.accept(item);
+    for (const item of held) this.accept(item, true);
   }
 
-  private accept(item: FeedItem): void {
+  private accept(item: FeedItem, pulled = false): void {
     if (this.ending || this.closed) return;
     if (this.last && compareFeedPositions(item.position, this.last) <= 0) return; // already delivered
     this.last = item.position;
     if ('end' in item) this.ending = true;
     else {
       this.queue.push(item.event);
-      if (this.queue.length > this.options.maxQueue) return this.overflow();
+      if (pulled) this.pulled += 1;
+      else if (this.queue.length - this.pulled > this.options.maxQueue) return this.overflow();
     }
     this.settle();
   }
@@ -176,6 +187,7 @@ export class LiveSubscription implements AsyncIterableIterator<SecretEvent> {
     if (this.closed) return;
     this.closed = true;
     this.queue.length = 0;
+    this.pulled = 0;
     this.held.length = 0;
     const waiter = this.waiter;
     this.waiter = undefined;

@@ -58,6 +58,8 @@ interface Extra {
   credentials?: Credentials;
   principal?: Principal;
   unregister?: () => void;
+  /** The socket has closed (onClose ran): nothing may be registered for it any more. */
+  closed?: boolean;
 }
 
 interface Deps {
@@ -90,6 +92,8 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
         refuse(socket, error);
         return false;
       }
+      /* The peer left while it was being authenticated: onClose has run already and would never undo a registration. */
+      if (ctx.extra.closed) return false;
       const key = principal.tokenId ?? '';
       const held = perToken.get(key) ?? 0;
       if (held >= config.events.maxSubscriptionsPerToken) {
@@ -169,6 +173,7 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
     },
 
     onClose(ctx) {
+      ctx.extra.closed = true;
       ctx.extra.unregister?.();
     },
   });

@@ -91,6 +91,30 @@ it('an environment-level change reaches the environment and the spaces that do n
   for (const s of [envWide, s1, s2, elsewhere]) s.stop();
 });
 
+it('personal rows reach subscribers naming their actor and environment-wide ones; never another actor, never a space without an actor', async () => {
+  const [envWide, envAlice, s2, s2Alice] = await liveAll([
+    { variables: { environmentId: w.env } },
+    { variables: { environmentId: w.env, actorId: 'us_alice' } },
+    { variables: { spaceId: w.s2 } },
+    { variables: { spaceId: w.s2, actorId: 'us_alice' } },
+  ]);
+  const personal = async (actorId: string, name: string, spaceId: string | null) =>
+    dataOf(await app.gql(`mutation($i: UpsertSecretInput!) { upsertSecret(input: $i) { id } }`, { i: { environmentId: w.env, spaceId, actorId, name, value: `personal-${name}` } }));
+  await personal('us_alice', 'P_ENV_ALICE', null);
+  await personal('us_bob', 'P_ENV_BOB', null);
+  await personal('us_alice', 'P_S2_ALICE', w.s2);
+  await personal('us_alice', 'P_S1_ALICE', w.s1);
+  await upsertSecret(app, { environmentId: w.env, name: 'AFTER_PERSONAL', value: 'after-personal-value' });
+
+  await Promise.all([envWide.waitFor(5), envAlice.waitFor(4), s2.waitFor(1), s2Alice.waitFor(3)]);
+  const seen = (stream: Stream) => stream.events.map((e) => `${e.name}:${e.actorId ?? '-'}`);
+  expect(seen(envWide)).toEqual(['P_ENV_ALICE:us_alice', 'P_ENV_BOB:us_bob', 'P_S2_ALICE:us_alice', 'P_S1_ALICE:us_alice', 'AFTER_PERSONAL:-']);
+  expect(seen(envAlice)).toEqual(['P_ENV_ALICE:us_alice', 'P_S2_ALICE:us_alice', 'P_S1_ALICE:us_alice', 'AFTER_PERSONAL:-']);
+  expect(seen(s2)).toEqual(['AFTER_PERSONAL:-']);
+  expect(seen(s2Alice)).toEqual(['P_ENV_ALICE:us_alice', 'P_S2_ALICE:us_alice', 'AFTER_PERSONAL:-']);
+  for (const s of [envWide, envAlice, s2, s2Alice]) s.stop();
+});
+
 it('topics follow what happened to the row: created, updated, deleted', async () => {
   const stream = await live({ environmentId: w.env });
   const created = await upsertSecret(app, { environmentId: w.env, name: 'TOPICS', value: 'topic-value-1' });

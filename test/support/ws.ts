@@ -55,6 +55,8 @@ export interface SessionOptions {
   readonly headers?: Record<string, string>;
   /** Ms to wait for connection_ack; the session rejects with the close code otherwise. */
   readonly ackTimeoutMs?: number;
+  /** false: leave the server's WebSocket pings unanswered (a peer that went silent). Default: answered. */
+  readonly autoPong?: boolean;
 }
 
 export const SECRET_EVENTS_QUERY = `subscription($environmentId: ID, $spaceId: ID, $actorId: String, $after: String) {
@@ -64,7 +66,7 @@ export const SECRET_EVENTS_QUERY = `subscription($environmentId: ID, $spaceId: I
 /** Connects and waits for connection_ack; rejects with `{ code, reason }` when the server closes instead. */
 export async function openSession(baseUrl: string, options: SessionOptions = {}): Promise<Session> {
   const url = `${baseUrl.replace(/^http/, 'ws')}/graphql`;
-  const socket = new WebSocket(url, 'graphql-transport-ws', { headers: options.headers });
+  const socket = new WebSocket(url, 'graphql-transport-ws', { headers: options.headers, autoPong: options.autoPong ?? true });
   const frames: string[] = [];
   const streams = new Map<string, StreamState>();
   let nextId = 1;
