@@ -1,7 +1,9 @@
 import { startTestApp, type TestApp } from '../support/app';
 import { brokenOutagePromises, newLoadReport, prepareLoadFixture, runLoad, summarize, verifyLoad, type OutageWindow } from '../support/mixed-load';
 import { startPgCluster, type PgCluster } from '../support/pg-cluster';
+import { dataOf } from '../support/operations';
 import { pgbouncerInstalled, startPgBouncer, type PgBouncer } from '../support/pgbouncer';
+import { openSession } from '../support/ws';
 
 /*
  * Behind Debian's PgBouncer 1.18 in transaction pooling mode (DESIGN §9),
@@ -10,7 +12,9 @@ import { pgbouncerInstalled, startPgBouncer, type PgBouncer } from '../support/p
  * DB_PREPARED_STATEMENTS=false makes a mixed load run without a single
  * error, and two instances starting together migrate one after the other
  * (the migration lock is transaction-scoped); and a PostgreSQL restart
- * behind the pooler is 503 and nothing else, recovered from within 2 s. POOLER_LOAD_SECONDS sets the
+ * behind the pooler is 503 and nothing else, recovered from within 2 s;
+ * and with DATABASE_LISTEN_URL giving LISTEN its direct path, change
+ * events and revocations cross instances as without a pooler. POOLER_LOAD_SECONDS sets the
  * load's duration (CI: 8; FAULTS_FULL=1: 60).
  */
 
@@ -92,6 +96,42 @@ describe('a mixed load through the pooler', () => {
       await app.close();
     }
   });
+});
+
+it('with DATABASE_LISTEN_URL past the pooler, events and revocations cross instances', async () => {
+  const database = await pooledDatabase();
+  const env = { ...POOLED, DATABASE_LISTEN_URL: cluster.url(database.name) };
+  const [a, b] = [await startTestApp({ database, keepDatabase: true, env }), await startTestApp({ database, keepDatabase: true, env })];
+  try {
+    for (const app of [a, b]) expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+    const environmentId = dataOf(await a.gql(`mutation { createEnvironment(input: { name: "pooled-events" }) { id } }`)).createEnvironment.id;
+    const created = dataOf(
+      await a.gql(`mutation($e: ID!) { createApiToken(input: { name: "pooled listener", role: LISTENER, environmentId: $e }) { token apiToken { id } } }`, {
+        e: environmentId,
+      }),
+    ).createApiToken;
+    const session = await openSession(b.url, { token: created.token });
+    try {
+      const stream = session.subscribe({ environmentId });
+      await new Promise((r) => setTimeout(r, 300));
+      dataOf(await a.gql(`mutation($e: ID!) { upsertSecret(input: { environmentId: $e, name: "POOLED_EVENT", value: "pooled-value-1" }) { id } }`, { e: environmentId }));
+      const [event] = await stream.waitFor(1, 5_000);
+      expect(event).toMatchObject({ name: 'POOLED_EVENT', topic: 'secret:created', environmentId });
+
+      expect((await b.gql(`{ __typename }`, {}, created.token)).status).toBe(200); // known to B, cached there
+      dataOf(await a.gql(`mutation($id: ID!) { revokeApiToken(id: $id) { revokedAt } }`, { id: created.apiToken.id }));
+      const started = Date.now();
+      while ((await b.gql(`{ __typename }`, {}, created.token)).status !== 401) {
+        expect(Date.now() - started).toBeLessThan(1_000);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(await session.closed).toEqual({ code: 4403, reason: 'token revoked' });
+    } finally {
+      await session.close();
+    }
+  } finally {
+    await Promise.all([a.close(), b.close()]);
+  }
 });
 
 it('PostgreSQL restarted behind the pooler: only 503 meanwhile, recovered within 2 s, nothing lost', async () => {
