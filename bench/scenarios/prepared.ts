@@ -1,11 +1,8 @@
 import { isDeepStrictEqual } from 'node:util';
 
 import { loadConfig } from '../../src/config';
-import { log } from '../log';
-import { checkRead } from '../measure';
-import { startServer } from '../server';
-import { READ } from './read';
-import { bearer, gqlBody, json, type Scenario } from './scenario';
+import { measureReadVariant } from './read';
+import type { Scenario } from './scenario';
 
 /*
  * Named against unnamed prepared statements: the listener read of scenario
@@ -34,38 +31,13 @@ export const prepared: Scenario = {
   name: 'prepared',
   phase: 'serving',
   async prepare(session) {
-    const scope = await session.readScope();
-    return async () => {
-      const why = unavailable(session.env, session.database.kind === 'embedded');
-      if (why) {
-        log(`${ID}: ${why}`);
-        session.results.push({ id: ID, scenario: 2, label: `${LABEL}: ${why}`, errors: 0, peakRssMb: Number.NaN, ratioTo: 'graphql-read', notes: why, extra: { unavailable: why } });
-        return;
-      }
-      const unnamed = await startServer({ ...session.env, [SETTING]: 'false' });
-      try {
-        const observer = unnamed.container.database.observer;
-        const { spaceId, token, expected } = scope;
-        await session.live.measurer.measure({
-          id: ID,
-          scenario: 2,
-          label: LABEL,
-          ratioTo: 'graphql-read',
-          endpoint: { url: unnamed.url, statements: () => observer.statements },
-          job: {
-            method: 'POST',
-            path: '/graphql',
-            headers: { ...json, ...bearer(token) },
-            body: gqlBody(READ, { n: '{{pick}}', s: spaceId }),
-            picks: [...expected.keys()],
-            connections: session.plan.readConnections,
-            expectIncludes: '"value"',
-          },
-          check: checkRead(expected, (b) => b?.data?.secret?.value),
-        });
-      } finally {
-        await unnamed.close();
-      }
-    };
+    await session.readScope();
+    return () =>
+      measureReadVariant(session, {
+        id: ID,
+        label: LABEL,
+        env: { [SETTING]: 'false' },
+        unavailable: unavailable(session.env, session.database.kind === 'embedded'),
+      });
   },
 };

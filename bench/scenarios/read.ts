@@ -1,4 +1,7 @@
+import { log } from '../log';
 import { checkRead } from '../measure';
+import { startServer } from '../server';
+import type { BenchSession } from '../session';
 import { bearer, gqlBody, json, type Scenario } from './scenario';
 
 /*
@@ -51,3 +54,49 @@ export const read: Scenario = {
     };
   },
 };
+
+export interface ReadVariant {
+  readonly id: string;
+  readonly label: string;
+  /** Settings of the second server, over the session's. */
+  readonly env: Record<string, string>;
+  /** Why it cannot be measured here (the row says so instead), or undefined. */
+  readonly unavailable?: string;
+}
+
+/**
+ * Scenario 2's listener read again, on a second in-process server with some
+ * settings changed (same database, same data), as a ratio to `graphql-read`.
+ */
+export async function measureReadVariant(session: BenchSession, variant: ReadVariant): Promise<void> {
+  const { id, label, unavailable: why } = variant;
+  if (why) {
+    log(`${id}: ${why}`);
+    session.results.push({ id, scenario: 2, label: `${label}: ${why}`, errors: 0, peakRssMb: Number.NaN, ratioTo: 'graphql-read', notes: why, extra: { unavailable: why } });
+    return;
+  }
+  const { spaceId, token, expected } = await session.readScope();
+  const server = await startServer({ ...session.env, ...variant.env });
+  try {
+    const observer = server.container.database.observer;
+    await session.live.measurer.measure({
+      id,
+      scenario: 2,
+      label,
+      ratioTo: 'graphql-read',
+      endpoint: { url: server.url, statements: () => observer.statements },
+      job: {
+        method: 'POST',
+        path: '/graphql',
+        headers: { ...json, ...bearer(token) },
+        body: gqlBody(READ, { n: '{{pick}}', s: spaceId }),
+        picks: [...expected.keys()],
+        connections: session.plan.readConnections,
+        expectIncludes: '"value"',
+      },
+      check: checkRead(expected, (b) => b?.data?.secret?.value),
+    });
+  } finally {
+    await server.close();
+  }
+}
