@@ -248,14 +248,7 @@ export interface Config {
   /** History and recovery (DESIGN §11): versions kept per secret (the current one included), days a deleted secret stays restorable, how often it is purged. */
   readonly secrets: { readonly versionsKept: number; readonly deletedRetentionDays: number; readonly purgeIntervalMs: number };
   /** Webhook delivery (DESIGN §13). */
-  readonly webhooks: {
-    readonly timeoutMs: number;
-    readonly retryBaseMs: number;
-    readonly maxAttempts: number;
-    readonly allowPrivateNetworks: boolean;
-    readonly pollMs: number;
-    readonly concurrency: number;
-  };
+  readonly webhooks: WebhookConfig;
   /** Bounds on one request (DESIGN §15): distinct values decrypted, and a token's requests in flight per instance. */
   readonly limits: { readonly maxValuesPerRequest: number; readonly maxConcurrentPerToken: number };
   readonly dbPoolSize: number;
@@ -269,6 +262,20 @@ export interface Config {
   readonly events: EventsConfig;
   /** Authenticated principals kept per instance while change notifications arrive (DESIGN §12); ttlMs 0: off. */
   readonly tokenCache: { readonly ttlMs: number; readonly max: number };
+}
+
+export interface WebhookConfig {
+  /** WEBHOOK_TIMEOUT_MS: one attempt, DNS to response headers. */
+  readonly timeoutMs: number;
+  /** WEBHOOK_RETRY_BASE_MS, WEBHOOK_MAX_ATTEMPTS. */
+  readonly retryBaseMs: number;
+  readonly maxAttempts: number;
+  /** WEBHOOK_ALLOW_PRIVATE_NETWORKS: deliver to loopback and private addresses. */
+  readonly allowPrivateNetworks: boolean;
+  /** WEBHOOK_POLL_MS: look for due webhooks at least this often (a committed change wakes the worker sooner). */
+  readonly pollMs: number;
+  /** WEBHOOK_CONCURRENCY: webhooks one instance works on at once (one event at a time each). */
+  readonly concurrency: number;
 }
 
 export interface EventsConfig {

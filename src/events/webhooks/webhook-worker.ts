@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
+import type { WebhookConfig } from '../../config';
 import type { EnvironmentKeyring } from '../../crypto/keyring';
 import type { Queryable } from '../../db/statements';
 import type { Logger } from '../../logger';
@@ -14,17 +15,8 @@ import { deliverOnce, type DeliveryResult } from './deliver';
 import { webhookHeaders } from './headers';
 import { WebhookQueue, type ClaimedWebhook } from './webhook-queue';
 
-export interface WebhookWorkerOptions {
-  /** WEBHOOK_TIMEOUT_MS: one attempt, DNS to response headers. */
-  readonly timeoutMs: number;
-  /** WEBHOOK_RETRY_BASE_MS, WEBHOOK_MAX_ATTEMPTS. */
-  readonly retryBaseMs: number;
-  readonly maxAttempts: number;
-  readonly allowPrivateNetworks: boolean;
-  /** WEBHOOK_POLL_MS: look for due webhooks at least this often (a committed change wakes the worker sooner). */
-  readonly pollMs: number;
-  /** WEBHOOK_CONCURRENCY: webhooks this instance works on at once (one event at a time each). */
-  readonly concurrency: number;
+export interface WebhookWorkerOptions extends WebhookConfig {
+  /** How host names are resolved for the address check (the system resolver by default). */
   readonly lookup?: HostLookup;
 }
 
