@@ -27,7 +27,7 @@ export interface EventSystem {
   stop(): Promise<void>;
   /** For /readyz: false while an external bus has no listening connection. */
   readonly ready: boolean;
-  /** Called (often; coalesce) whenever the feed reader hands on committed change rows: the webhook worker's cue. */
+  /** Called once per turn of the event loop in which the feed reader handed on committed change rows: the webhook worker's cue. */
   onRows(listener: () => void): void;
 }
 
@@ -51,6 +51,16 @@ export function createEventSystem({ config, logger, db, tokenCache, keyring }: D
   const fanOut = new FanOut(logger);
   const feed = new ChangeFeed(db);
   const rowListeners: (() => void)[] = [];
+  /* Once per turn of the event loop however many rows a read handed on: a page of 500 is one cue, not 500. */
+  let cueScheduled = false;
+  const rowsArrived = () => {
+    if (cueScheduled || rowListeners.length === 0) return;
+    cueScheduled = true;
+    setImmediate(() => {
+      cueScheduled = false;
+      for (const listener of rowListeners) listener();
+    });
+  };
 
   /* The same invalidation whether it came by notification, from the feed (a missed notification) or from this instance's own commit. */
   const invalidate = (message: BusMessage) => {
@@ -65,7 +75,7 @@ export function createEventSystem({ config, logger, db, tokenCache, keyring }: D
     (row) => {
       invalidate(invalidationsOf([row]));
       fanOut.deliver(row);
-      for (const listener of rowListeners) listener();
+      rowsArrived();
     },
     { pollMs: config.events.pollMs },
     logger,
