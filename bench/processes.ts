@@ -10,7 +10,11 @@ import { CLI_JS, MAIN_JS } from './paths';
  * cli`), with only the settings given (no inherited environment but PATH).
  */
 
-const BASE_ENV = { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', LOG_LEVEL: 'warn' };
+/* The events settings of the bench's own environment pass through, to measure them (EVENTS_BATCH_MS=100 npm run bench -- --only=fanout). */
+const PASSED = Object.fromEntries(Object.entries(process.env).filter(([name]) => name.startsWith('EVENTS_')) as [string, string][]);
+const BASE_ENV = { PATH: process.env.PATH ?? '', METADATA_SERVER_DETECTION: 'none', LOG_LEVEL: 'warn', ...PASSED };
+/* Node flags for the spawned servers, e.g. BENCH_SERVER_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof". */
+const SERVER_ARGS = (process.env.BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -40,7 +44,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   const main = builtFile(MAIN_JS);
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...SERVER_ARGS, main], {
     env: { ...BASE_ENV, HOST: '127.0.0.1', PORT: String(port), ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
   });

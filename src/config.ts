@@ -163,6 +163,7 @@ const schema = z
     AUDIT_SINK_MAX_FILES: positiveInt(10),
     AUDIT_MAINTENANCE_MINUTES: positiveInt(60),
     EVENTS_POLL_MS: positiveInt(1000),
+    EVENTS_BATCH_MS: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(1000).default(20)),
     EVENTS_HEARTBEAT_MS: positiveInt(30_000),
     EVENTS_MAX_SUBSCRIPTIONS: positiveInt(10_000),
     EVENTS_MAX_SUBSCRIPTIONS_PER_TOKEN: positiveInt(100),
@@ -283,6 +284,8 @@ export interface EventsConfig {
   readonly listenUrl: string | undefined;
   /** How often the change feed is read without a notification (a missed one costs this much latency, not events). */
   readonly pollMs: number;
+  /** The change feed is read at most once per this interval: under a stream of writes, events go out in batches. */
+  readonly batchMs: number;
   /** WebSocket ping interval; a connection that misses a pong for this long is dropped. */
   readonly heartbeatMs: number;
   readonly maxSubscriptions: number;
@@ -373,6 +376,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     events: {
       listenUrl: e.DATABASE_LISTEN_URL,
       pollMs: e.EVENTS_POLL_MS,
+      batchMs: e.EVENTS_BATCH_MS,
       heartbeatMs: e.EVENTS_HEARTBEAT_MS,
       maxSubscriptions: e.EVENTS_MAX_SUBSCRIPTIONS,
       maxSubscriptionsPerToken: e.EVENTS_MAX_SUBSCRIPTIONS_PER_TOKEN,

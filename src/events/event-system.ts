@@ -77,7 +77,7 @@ export function createEventSystem({ config, logger, db, tokenCache, keyring }: D
       fanOut.deliver(row);
       rowsArrived();
     },
-    { pollMs: config.events.pollMs },
+    { pollMs: config.events.pollMs, batchMs: config.events.batchMs },
     logger,
   );
 

@@ -6,6 +6,8 @@ import type { FeedRow } from './secret-event';
 export interface FeedTailOptions {
   /** Read the feed at least this often, notification or not (EVENTS_POLL_MS). */
   readonly pollMs: number;
+  /** Read it at most once per this interval (EVENTS_BATCH_MS): a stream of writes goes out in batches. */
+  readonly batchMs?: number;
   readonly pageSize?: number;
 }
 
@@ -20,7 +22,10 @@ const HELD_FIRST_RETRY_MS = 20;
  * invalidations). It reads when woken (a notification, a reconnect), every
  * `pollMs` regardless, and again shortly while committed rows wait behind
  * an older transaction that is still running. Reads never overlap: a wake
- * during a read makes one more read after it.
+ * during a read makes one more read after it. Reads start at most once per
+ * `batchMs`: a lone write is read at once, a steady stream of them in
+ * batches, so that a subscriber gets one socket write per batch rather than
+ * one per event (at 200 writes/s, a write per 20 ms batch instead of four).
  */
 export class FeedTail {
   private position?: FeedPosition;
@@ -29,6 +34,8 @@ export class FeedTail {
   private pollTimer?: NodeJS.Timeout;
   private heldTimer?: NodeJS.Timeout;
   private heldDelay = HELD_FIRST_RETRY_MS;
+  private batchTimer?: NodeJS.Timeout;
+  private lastReadAt = -Infinity;
   private failing = false;
   private stopped = false;
   private readonly pageSize: number;
@@ -61,6 +68,16 @@ export class FeedTail {
       this.again = true;
       return;
     }
+    if (this.batchTimer) return;
+    const wait = this.lastReadAt + (this.options.batchMs ?? 0) - performance.now();
+    if (wait > 0) {
+      this.batchTimer = setTimeout(() => {
+        this.batchTimer = undefined;
+        this.wake();
+      }, wait);
+      return;
+    }
+    this.lastReadAt = performance.now();
     this.reading = this.readAll().finally(() => {
       this.reading = undefined;
       if (this.again) {
@@ -74,6 +91,8 @@ export class FeedTail {
     this.stopped = true;
     clearInterval(this.pollTimer);
     clearTimeout(this.heldTimer);
+    clearTimeout(this.batchTimer);
+    this.batchTimer = undefined;
     await this.reading;
   }
 

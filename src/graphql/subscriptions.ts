@@ -15,7 +15,7 @@ import {
   type ExecutionArgs,
   type GraphQLSchema,
 } from 'graphql';
-import { CloseCode, handleProtocols, makeServer, type Context } from 'graphql-ws';
+import { CloseCode, MessageType, handleProtocols, makeServer, type Context } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 
 import type { Config } from '../config';
@@ -31,6 +31,7 @@ import { toAppError } from '../db/pg-errors';
 import { GRAPHQL_MAX_TOKENS, graphqlLimits } from './apollo';
 import { createErrorFormatter } from './errors';
 import { guardOperation } from './operation-guard';
+import { createSharedSubscribe, SEND_SERIALISED, type SendSerialised } from './shared-subscribe';
 
 /*
  * GraphQL subscriptions over WebSocket (graphql-ws, subprotocol
@@ -80,6 +81,7 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
 
   const server = makeServer<Record<string, unknown> | undefined, Extra>({
     schema,
+    subscribe: createSharedSubscribe(),
     async onConnect(ctx) {
       const { socket, request } = ctx.extra;
       const credentials = credentialsOfUpgrade(request, ctx.connectionParams);
@@ -113,7 +115,7 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
       return true;
     },
 
-    async onSubscribe(ctx, _id, payload) {
+    async onSubscribe(ctx, id, payload) {
       const { socket, credentials } = ctx.extra;
       let document: DocumentNode;
       try {
@@ -149,7 +151,13 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
         secretEvents: (access, args) =>
           events.service.subscribe(access, args, { onOverflow: () => socket.close(TRY_AGAIN_LATER, 'slow consumer: events were not read fast enough') }),
       };
-      const contextValue: SubscriptionContext = { ...context, live };
+      /* An errorless event's answer arrives serialised once for all its subscribers (graphql/shared-subscribe.ts): framed here as graphql-ws would. */
+      const frameStart = `{"id":${JSON.stringify(id)},"type":"${MessageType.Next}","payload":`;
+      const contextValue: SubscriptionContext & { [SEND_SERIALISED]: SendSerialised } = {
+        ...context,
+        live,
+        [SEND_SERIALISED]: (json) => transmit(socket, ctx.extra.request, `${frameStart}${json}}`),
+      };
       return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue } satisfies ExecutionArgs;
     },
 
@@ -182,15 +190,7 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
     const closed = server.opened(
       {
         protocol: socket.protocol,
-        send: (data) =>
-          new Promise<void>((resolve, reject) => {
-            if (socket.readyState !== socket.OPEN) return resolve();
-            if (socket.bufferedAmount > config.events.maxBufferedBytes) {
-              socket.close(TRY_AGAIN_LATER, 'slow consumer: too much unsent data');
-              return resolve();
-            }
-            socket.send(data, (error) => (error && socket.readyState === socket.OPEN ? reject(error) : resolve()));
-          }),
+        send: (data) => transmit(socket, request, data),
         close: (code, reason) => socket.close(code, reason),
         onMessage: (handle) =>
           socket.on('message', async (data) => {
@@ -211,6 +211,51 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
       void closed(code, String(reason));
     });
   });
+
+  /*
+   * A turn of the event loop's frames for one connection go out in one
+   * write: the TCP socket is corked until setImmediate, and a send is not
+   * awaited while the socket takes data, so a subscriber's pending events
+   * all go in that turn. Once the socket holds more than its high-water
+   * mark, sends wait for it to drain, so a consumer that stops reading
+   * leaves its events queued in its subscription (bounded by
+   * EVENTS_MAX_QUEUE); what the socket holds unsent at the start of a turn
+   * is bounded by EVENTS_MAX_BUFFERED_BYTES. A write error closes the
+   * socket ('error' above).
+   */
+  const corked = new WeakSet<IncomingMessage['socket']>();
+  const drained = new WeakMap<IncomingMessage['socket'], Promise<void>>();
+  function transmit(socket: WebSocket, request: IncomingMessage, data: string): Promise<void> | undefined {
+    if (socket.readyState !== socket.OPEN) return;
+    const tcp = request.socket; // the upgraded connection, ws's own
+    if (!corked.has(tcp)) {
+      if (socket.bufferedAmount > config.events.maxBufferedBytes) {
+        socket.close(TRY_AGAIN_LATER, 'slow consumer: too much unsent data');
+        return;
+      }
+      corked.add(tcp);
+      tcp.cork();
+      setImmediate(() => {
+        corked.delete(tcp);
+        tcp.uncork();
+      });
+    }
+    socket.send(data);
+    if (!tcp.writableNeedDrain) return;
+    let drain = drained.get(tcp);
+    if (!drain) {
+      drain = new Promise<void>((resolve) => {
+        const done = () => {
+          drained.delete(tcp);
+          tcp.off('drain', done).off('close', done);
+          resolve();
+        };
+        tcp.on('drain', done).on('close', done);
+      });
+      drained.set(tcp, drain);
+    }
+    return drain;
+  }
 
   app.server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const path = (request.url ?? '').split('?')[0];

@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       events: {
         listenUrl: undefined,
         pollMs: 1_000,
+        batchMs: 20,
         heartbeatMs: 30_000,
         maxSubscriptions: 10_000,
         maxSubscriptionsPerToken: 100,
@@ -137,6 +138,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ DB_PREPARED_STATEMENTS: 'false' }).dbPreparedStatements).toBe(false);
     expect(loadConfig({ DB_PREPARED_STATEMENTS: '1' }).dbPreparedStatements).toBe(true);
     expect(configError({ DB_PREPARED_STATEMENTS: 'off' })).toContain('DB_PREPARED_STATEMENTS');
+  });
+
+  it('reads EVENTS_BATCH_MS from 0 (every wake reads) to 1000, and refuses beyond', () => {
+    expect(loadConfig({ EVENTS_BATCH_MS: '0' }).events.batchMs).toBe(0);
+    expect(loadConfig({ EVENTS_BATCH_MS: '1000' }).events.batchMs).toBe(1000);
+    expect(configError({ EVENTS_BATCH_MS: '1001' })).toContain('EVENTS_BATCH_MS');
+    expect(configError({ EVENTS_BATCH_MS: '-1' })).toContain('EVENTS_BATCH_MS');
   });
 
   it('rejects a short BOOTSTRAP_ADMIN_TOKEN without echoing it', () => {
