@@ -5,7 +5,7 @@ import { createEnvironmentKeyStore } from './crypto/environment-key.store';
 import { EnvironmentKeyring } from './crypto/keyring';
 import type { CipherProviderRegistry } from './crypto/provider';
 import { createCipherProviderRegistry } from './crypto/providers';
-import { openDatabase, type Database } from './db/database';
+import { openDatabase, type Database, type OpenOptions } from './db/database';
 import { createEventSystem, type EventSystem } from './events/event-system';
 import { WebhookWorker } from './events/webhooks/webhook-worker';
 import { buildAppSchema } from './graphql/schema';
@@ -60,11 +60,11 @@ export interface Container {
  * The composition root: providers → database → services → resolvers →
  * schema. It only wires; start-up tasks (tokens, timers) live in startup.ts.
  */
-export async function createContainer(config: Config, logger: Logger): Promise<Container> {
+export async function createContainer(config: Config, logger: Logger, options: OpenOptions = {}): Promise<Container> {
   const registry = await createCipherProviderRegistry(config, logger);
   let database: Database;
   try {
-    database = await openDatabase(config, logger);
+    database = await openDatabase(config, logger, options);
   } catch (error) {
     await registry.close();
     throw error;

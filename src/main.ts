@@ -1,14 +1,15 @@
 import 'reflect-metadata';
 
 import { ConfigError, loadConfig } from './config';
-import { createContainer } from './container';
-import { startAuditTimers } from './modules/audit/audit-timers';
-import { startSecretPurge } from './modules/secret/secret-purge';
-import { buildServer } from './server';
+import { EMBEDDED_CONNECTIONS, startEmbeddedDatabase } from './db/embedded';
 import { createLogger } from './logger';
-import { runStartupTasks } from './startup';
 
-/** Entry point: config → database → start-up tasks → server → listen → graceful stop. */
+/*
+ * Entry point: config → database → start-up tasks → server → listen →
+ * graceful stop. The embedded database starts (on its own thread) before
+ * the rest of the server is loaded, so the two overlap: the modules below
+ * are required only once it is on its way.
+ */
 async function main(): Promise<void> {
   process.umask(0o077); // before anything is created: whatever the server writes is its user's alone
   let config;
@@ -22,7 +23,16 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
-  const container = await createContainer(config, logger);
+  const embedded = config.embedded ? startEmbeddedDatabase(config.dataDir, EMBEDDED_CONNECTIONS) : undefined;
+  embedded?.catch(() => undefined); // its failure is reported where it is awaited (or the start failed earlier)
+  const [{ createContainer }, { startAuditTimers }, { startSecretPurge }, { buildServer }, { runStartupTasks }] = await Promise.all([
+    import('./container'),
+    import('./modules/audit/audit-timers'),
+    import('./modules/secret/secret-purge'),
+    import('./server'),
+    import('./startup'),
+  ]);
+  const container = await createContainer(config, logger, { embedded });
   await runStartupTasks(container);
   const app = await buildServer(container);
   await app.listen({ port: config.port, host: config.host });

@@ -6,7 +6,7 @@ import type { Config } from '../config';
 import { entities } from '../entities';
 import type { Logger } from '../logger';
 import { migrations } from '../migrations';
-import { startEmbeddedDatabase, type EmbeddedDatabase } from './embedded';
+import { EMBEDDED_CONNECTIONS, startEmbeddedDatabase, type EmbeddedDatabase } from './embedded';
 import { PooledClient } from './pg-client';
 import { QueryObserver } from './query-observer';
 import { preparedQueries, type PreparedQueries } from './statements';
@@ -47,13 +47,16 @@ export function createDataSource(connection: Connection, poolSize: number, obser
   });
 }
 
-/* Only the server: a second client (even psql) would interleave with it. */
-const EMBEDDED_CONNECTIONS = 1;
 
 const MIGRATION_LOCK = 7_304_121_950; // any constant shared by every instance
 
 /** Opens the configured database (starting the embedded one if needed) and migrates it. */
-export async function openDatabase(config: Config, logger: Logger): Promise<Database> {
+export interface OpenOptions {
+  /** The embedded database, already starting (main.ts starts it before loading the rest of the server). */
+  readonly embedded?: Promise<EmbeddedDatabase>;
+}
+
+export async function openDatabase(config: Config, logger: Logger, options: OpenOptions = {}): Promise<Database> {
   let embedded: EmbeddedDatabase | undefined;
   let poolSize = config.dbPoolSize;
   if (config.embedded) {
@@ -64,7 +67,7 @@ export async function openDatabase(config: Config, logger: Logger): Promise<Data
      * statement and transaction whole; PGlite could not run two at once anyway.
      */
     poolSize = 1;
-    embedded = await startEmbeddedDatabase(config.dataDir, EMBEDDED_CONNECTIONS);
+    embedded = await (options.embedded ?? startEmbeddedDatabase(config.dataDir, EMBEDDED_CONNECTIONS));
     logger.info({ dataDir: config.dataDir }, 'embedded database started');
   }
   const observer = new QueryObserver(logger);

@@ -1,10 +1,10 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { PGlite } from '@electric-sql/pglite';
-import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { Worker } from 'node:worker_threads';
 
+import type { EmbeddedWorkerData, EmbeddedWorkerMessage } from './embedded-worker';
 import { preparePrivateDirectory, restrictTree } from './private-directory';
 
 /*
@@ -12,9 +12,14 @@ import { preparePrivateDirectory, restrictTree } from './private-directory';
  * in DATA_DIR and is served over a Unix socket to the ordinary `pg` driver,
  * so the embedded and external databases share one code path. The socket
  * lives in a 0700 directory so other local users cannot reach the database.
+ * PGlite runs in a worker thread of its own (embedded-worker.ts); where
+ * that file is not compiled JavaScript (the TypeScript test runner) it runs
+ * on this thread instead.
  */
 
 const SOCKET_PORT = 5432;
+/* Only the server: a second client (even psql) would interleave with it. */
+export const EMBEDDED_CONNECTIONS = 1;
 const MAX_SOCKET_PATH = 100;
 
 export interface EmbeddedDatabase {
@@ -38,16 +43,15 @@ export async function startEmbeddedDatabase(dataDir: string, maxConnections: num
   rmSync(socketPath, { force: true });
 
   try {
-    const db = await PGlite.create(path.join(dataDir, 'pgdata'));
+    const pgdata = path.join(dataDir, 'pgdata');
+    seedFromTemplate(pgdata);
+    const stopDatabase = await serve({ secretspaceEmbedded: true, pgdata, socketPath, maxConnections });
     restrictTree(dataDir);
-    const server = new PGLiteSocketServer({ db, path: socketPath, maxConnections });
-    await server.start();
     return {
       host: socketDir,
       port: SOCKET_PORT,
       async stop() {
-        await server.stop();
-        await db.close();
+        await stopDatabase();
         restrictTree(dataDir);
         rmSync(temporarySocketDir ? socketDir : socketPath, { recursive: true, force: true });
         releaseLock();
@@ -57,6 +61,86 @@ export async function startEmbeddedDatabase(dataDir: string, maxConnections: num
     releaseLock();
     throw error;
   }
+}
+
+const WORKER_FILE = path.join(__dirname, 'embedded-worker.js');
+
+/** Starts PGlite and its socket server (in a worker when compiled); resolves when it accepts connections, to its stop. */
+async function serve(data: EmbeddedWorkerData): Promise<() => Promise<void>> {
+  if (!existsSync(WORKER_FILE)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded only where no worker can run it
+    const { serveEmbedded } = require('./embedded-worker') as typeof import('./embedded-worker');
+    return serveEmbedded(data.pgdata, data.socketPath, data.maxConnections);
+  }
+  const worker = new Worker(WORKER_FILE, { workerData: data });
+  let stopping = false;
+  const next = () =>
+    new Promise<EmbeddedWorkerMessage>((resolve, reject) => {
+      const onExit = (code: number) => reject(new Error(`the embedded database stopped (worker exit ${code})`));
+      worker.once('exit', onExit);
+      worker.once('error', reject);
+      worker.once('message', (message: EmbeddedWorkerMessage) => {
+        worker.off('exit', onExit).off('error', reject);
+        resolve(message);
+      });
+    });
+  const failed = (message: EmbeddedWorkerMessage) => message.type === 'failed' && new Error(message.message);
+  const started = await next().catch(async (error: unknown) => {
+    await worker.terminate();
+    throw error;
+  });
+  const startError = failed(started);
+  if (startError) {
+    await worker.terminate();
+    throw startError;
+  }
+  /* The database is the server's: if its thread dies, so does the server (as it would with PGlite on this thread). */
+  worker.once('exit', (code) => {
+    if (stopping) return;
+    process.stderr.write(`secretspace: the embedded database stopped unexpectedly (worker exit ${code})\n`);
+    process.exit(1);
+  });
+  worker.on('error', (error) => {
+    if (stopping) return;
+    process.stderr.write(`secretspace: the embedded database failed: ${error.message}\n`);
+    process.exit(1);
+  });
+  return async () => {
+    stopping = true;
+    const stopped = next();
+    worker.postMessage({ type: 'stop' });
+    const stopError = failed(await stopped);
+    await worker.terminate();
+    if (stopError) throw stopError;
+  };
+}
+
+/*
+ * `npm run build` leaves the cluster PGlite's initdb makes in
+ * dist/embedded-template (scripts/embedded-template.mjs): a new DATA_DIR
+ * starts from a copy of it instead of running initdb in WebAssembly, which
+ * takes seconds. Only the PGlite version that made it uses it; without it
+ * (a tree built another way) PGlite runs initdb as before.
+ */
+const TEMPLATE_DIRS = [path.resolve(__dirname, '..', '..', 'embedded-template'), path.resolve(__dirname, '..', '..', 'dist', 'embedded-template')];
+
+function seedFromTemplate(pgdata: string): void {
+  if (existsSync(pgdata)) return; // an existing cluster (or whatever is there) is PGlite's to open
+  const template = TEMPLATE_DIRS.find((dir) => existsSync(path.join(dir, 'pgdata', 'PG_VERSION')));
+  if (!template || readVersion(path.join(template, 'pglite-version')) !== pgliteVersion()) return;
+  const partial = `${pgdata}.partial`;
+  rmSync(partial, { recursive: true, force: true });
+  cpSync(path.join(template, 'pgdata'), partial, { recursive: true });
+  renameSync(partial, pgdata); // whole or not at all: an interrupted copy leaves only the .partial
+}
+
+function readVersion(file: string): string | undefined {
+  return existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined;
+}
+
+function pgliteVersion(): string | undefined {
+  const main = require.resolve('@electric-sql/pglite'); // …/pglite/dist/index.cjs
+  return JSON.parse(readFileSync(path.join(path.dirname(main), '..', 'package.json'), 'utf8')).version as string;
 }
 
 /** One process per data directory: PGlite's files must not be opened twice. */

@@ -30,6 +30,10 @@ it('serves, resolves overrides, survives concurrent writes, and keeps data acros
   try {
     expect(first.output()).toContain('generated a local master key');
     expect(statSync(path.join(dataDir, 'master.key')).mode & 0o777).toBe(0o600);
+    /* A new DATA_DIR starts from the build's initdb'd cluster (its system identifier, pg_control's first 8 bytes), not from an initdb of its own. */
+    const systemId = (pgdata: string) => readFileSync(path.join(pgdata, 'global', 'pg_control')).subarray(0, 8).toString('hex');
+    expect(systemId(path.join(dataDir, 'pgdata'))).toBe(systemId(path.join(__dirname, '..', '..', 'dist', 'embedded-template', 'pgdata')));
+    expect(statSync(path.join(dataDir, 'pgdata', 'global', 'pg_control')).mode & 0o077).toBe(0);
     expect((await fetch(`${first.url}/readyz`)).status).toBe(200);
 
     env = ok(await gqlAt(first.url, `mutation { createEnvironment(input: { name: "embedded" }) { id } }`)).createEnvironment.id;
