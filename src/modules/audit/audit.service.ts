@@ -107,12 +107,27 @@ export class AuditService {
     if (options.reads === 'coalesce') {
       this.coalescer = new ReadCoalescer(prepared, options.coalesceSeconds, sink && ((rows) => sink.write(rows)));
     }
+    /*
+     * Single-flight: a batch goes at the end of the turn when no insert is
+     * running, otherwise when the running one has committed, so that under
+     * load every request that arrived meanwhile shares the next statement.
+     */
+    let inFlight = false;
+    let waiting: (() => void) | undefined;
     this.readBatches = new DataLoader(
       async (batches) => {
-        await this.appendReads(batches.flat(), prepared);
+        inFlight = true;
+        try {
+          await this.appendReads(batches.flat(), prepared);
+        } finally {
+          inFlight = false;
+          const next = waiting;
+          waiting = undefined;
+          next?.();
+        }
         return batches.map(() => undefined);
       },
-      { cache: false, batchScheduleFn: (run) => setImmediate(run) },
+      { cache: false, batchScheduleFn: (run) => (inFlight ? (waiting = run) : setImmediate(run)) },
     );
   }
 
