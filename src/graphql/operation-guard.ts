@@ -52,25 +52,67 @@ export interface GuardedOperation {
   readonly variables?: Record<string, unknown> | null;
 }
 
-/** The guard itself, for Apollo (above) and the WebSocket transport alike. Throws a GraphQLError. */
-export function guardOperation({ context, schema, document, operation, operationName, variables }: GuardedOperation): void {
+interface Estimate {
+  readonly cost: number;
+  readonly required: ReadonlySet<Capability>;
+}
+
+/*
+ * An estimate depends only on the document, the operation name and the
+ * variables: Apollo hands every request of one query text the same parsed
+ * document, so a hot operation is walked once per distinct variables, not
+ * once per request. Per document at most ESTIMATES_PER_DOCUMENT are kept,
+ * and only for queries and subscriptions with short variables: a mutation's
+ * variables may hold secret values, which no cache keeps.
+ */
+const ESTIMATES_PER_DOCUMENT = 64;
+const MAX_KEY_LENGTH = 1024;
+const estimates = new WeakMap<DocumentNode, Map<string, Estimate | undefined>>();
+
+function estimate(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operation: OperationDefinitionNode,
+  operationName: string | undefined,
+  variables: Record<string, unknown>,
+): Estimate | undefined {
+  if (operation.operation === 'mutation') return walk(schema, document, operationName, variables);
+  const key = `${operationName ?? ''}\u0000${JSON.stringify(variables)}`;
+  if (key.length > MAX_KEY_LENGTH) return walk(schema, document, operationName, variables);
+  let byArgs = estimates.get(document);
+  if (!byArgs) estimates.set(document, (byArgs = new Map()));
+  if (byArgs.has(key)) return byArgs.get(key);
+  const result = walk(schema, document, operationName, variables);
+  if (byArgs.size >= ESTIMATES_PER_DOCUMENT) byArgs.delete(byArgs.keys().next().value!);
+  byArgs.set(key, result);
+  return result;
+}
+
+function walk(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>): Estimate | undefined {
   const required = new Set<Capability>();
   const collect: ComplexityEstimator = ({ field }) => {
     const capability = field.extensions?.[REQUIRES] as Capability | undefined;
     if (capability) required.add(capability);
   };
-  let cost: number;
   try {
-    cost = getComplexity({
+    const cost = getComplexity({
       schema,
       query: document,
-      variables: variables ?? {},
-      operationName: operationName ?? undefined,
+      variables,
+      operationName,
       estimators: [collect, fieldExtensionsEstimator(), simpleEstimator({ defaultComplexity: 1 })],
     });
+    return { cost, required };
   } catch {
-    return; // variables that do not coerce: execution refuses them, with graphql-js's (redacted) reason, before any resolver runs
+    return undefined; // variables that do not coerce
   }
+}
+
+/** The guard itself, for Apollo (above) and the WebSocket transport alike. Throws a GraphQLError. */
+export function guardOperation({ context, schema, document, operation, operationName, variables }: GuardedOperation): void {
+  const estimated = estimate(schema, document, operation, operationName ?? undefined, variables ?? {});
+  if (!estimated) return; // variables that do not coerce: execution refuses them, with graphql-js's (redacted) reason, before any resolver runs
+  const { cost, required } = estimated;
   /* Queries change nothing, so their fields fail one by one as before; a mutation must not run half-refused. */
   if (operation.operation !== 'query') assertAllowed(context, required);
   if (cost > MAX_QUERY_COST) {
