@@ -13,7 +13,10 @@ import type { FeedRow } from './secret-event';
  * the cluster holds delivery back until it ends.
  *
  * Every statement uses the partial index (xid, seq) WHERE xid IS NOT NULL
- * (value reads have no xid and are not in it).
+ * (value reads have no xid and are not in it). They order by the table's
+ * columns, qualified: a bare `xid` in ORDER BY would name the output column
+ * `xid::text AS xid`, and text orders '10' before '9' (and scans every
+ * change row to sort them).
  */
 
 const COLUMNS = `xid AS feed_xid, seq AS feed_seq, xid::text AS xid, seq::text AS seq, at, action, token_id AS "tokenId",
@@ -34,7 +37,7 @@ export const FEED_TAIL_SQL = `${BACKGROUND}
     LEFT JOIN LATERAL (
       SELECT ${COLUMNS} FROM audit_event
        WHERE xid IS NOT NULL AND (xid, seq) > ($1::xid8, $2::bigint) AND xid < horizon.xmin
-       ORDER BY xid, seq LIMIT $3) page ON true
+       ORDER BY audit_event.xid, audit_event.seq LIMIT $3) page ON true
    ORDER BY page.feed_xid, page.feed_seq`;
 
 /** $1 xid, $2 seq, $3 page size, $4 environment id: one environment's rows, for a replay. */
@@ -42,13 +45,13 @@ export const FEED_REPLAY_SQL = `
   SELECT ${COLUMNS} FROM audit_event
    WHERE xid IS NOT NULL AND environment_id = $4 AND (xid, seq) > ($1::xid8, $2::bigint)
      AND xid < pg_snapshot_xmin(pg_current_snapshot())
-   ORDER BY xid, seq LIMIT $3`;
+   ORDER BY audit_event.xid, audit_event.seq LIMIT $3`;
 
 /** The newest position below the horizon: where a new feed starts. */
 export const FEED_HEAD_SQL = `${BACKGROUND}
   SELECT xid::text AS xid, seq::text AS seq FROM audit_event
    WHERE xid IS NOT NULL AND xid < pg_snapshot_xmin(pg_current_snapshot())
-   ORDER BY xid DESC, seq DESC LIMIT 1`;
+   ORDER BY audit_event.xid DESC, audit_event.seq DESC LIMIT 1`;
 
 export interface TailPage {
   readonly rows: FeedRow[];

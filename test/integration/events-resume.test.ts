@@ -177,3 +177,48 @@ describe('cursors', () => {
     }
   });
 });
+
+it('orders the log by transaction id and seq as numbers: one transaction’s changes across seq 10^k replay in order, and a new subscription starts after all of them', async () => {
+  const witness = (await open(a)).subscribe({ environmentId: env });
+  await sleep(200);
+  await upsertSecret(a, { environmentId: env, name: 'BEFORE_BOUNDARY', value: 'value-before-boundary' });
+  const before = (await until(witness, 'BEFORE_BOUNDARY')).at(-1)!;
+
+  /* The audit sequence just below a power of ten, then one transaction of 20 changes across it (as text, '100000' < '99999'). */
+  const client = new Client({ connectionString: database.url });
+  await client.connect();
+  const CROSSING = Array.from({ length: 20 }, (_, i) => `CROSS_${String(i + 1).padStart(2, '0')}`);
+  try {
+    const { rows } = await client.query<{ last: string }>(`SELECT pg_sequence_last_value(pg_get_serial_sequence('audit_event', 'seq')::regclass)::text AS last`);
+    const boundary = 10 ** (String(Number(rows[0].last) + 100).length);
+    await client.query(`SELECT setval(pg_get_serial_sequence('audit_event', 'seq'), $1)`, [boundary - 11]);
+    await client.query('BEGIN');
+    for (const name of CROSSING) {
+      await client.query(
+        `INSERT INTO audit_event (id, xid, action, environment_id, secret_id, secret_name, secret_version, topic, affected_space_ids)
+         VALUES (gen_random_uuid(), pg_current_xact_id(), 'SECRET_WRITTEN', $1, gen_random_uuid(), $2, 1, 'secret:created', '{}')`,
+        [env, name],
+      );
+    }
+    await client.query('COMMIT');
+    const { rows: seqs } = await client.query<{ seq: string }>(`SELECT seq::text AS seq FROM audit_event WHERE secret_name LIKE 'CROSS_%' ORDER BY audit_event.seq`);
+    expect(seqs.map((r) => r.seq.length)).toContain(String(boundary).length); // the batch did cross
+    expect(seqs.map((r) => r.seq.length)).toContain(String(boundary).length - 1);
+  } finally {
+    await client.end();
+  }
+
+  await upsertSecret(a, { environmentId: env, name: 'AFTER_BOUNDARY', value: 'value-after-boundary' });
+  const names = (events: SecretEventResult[]) => events.map((e) => e.name);
+  expect(names((await until(witness, 'AFTER_BOUNDARY')).slice(-21))).toEqual([...CROSSING, 'AFTER_BOUNDARY']);
+
+  const replayed = (await open(b)).subscribe({ environmentId: env, after: before.cursor });
+  expect(names(await until(replayed, 'AFTER_BOUNDARY'))).toEqual([...CROSSING, 'AFTER_BOUNDARY']);
+
+  /* Live from acceptance: nothing of the batch, already committed, arrives at a new subscription on either instance. */
+  const fresh = [(await open(a)).subscribe({ environmentId: env }), (await open(b)).subscribe({ environmentId: env })];
+  await sleep(300);
+  await upsertSecret(b, { environmentId: env, name: 'LAST_MARKER', value: 'value-last-marker' });
+  for (const stream of fresh) expect(names(await until(stream, 'LAST_MARKER'))).toEqual(['LAST_MARKER']);
+  for (const stream of [witness, replayed, ...fresh]) stream.stop();
+});
