@@ -60,6 +60,7 @@ export class LiveSubscription implements AsyncIterableIterator<SecretEvent> {
   private failure?: unknown;
   private waiter?: Waiter;
   private replayRead?: Promise<void>;
+  private push?: (event: SecretEvent) => boolean;
 
   constructor(private readonly options: LiveSubscriptionOptions) {
     this.viewpoint = options.viewpoint;
@@ -98,6 +99,17 @@ export class LiveSubscription implements AsyncIterableIterator<SecretEvent> {
     this.pulled = 0;
     this.ending = true;
     this.settle();
+  }
+
+  /**
+   * While the consumer waits in next() with nothing queued, a live event
+   * goes to `push` instead; one it does not take is queued as usual. So
+   * nothing overtakes a queued event, and what is queued still counts
+   * against maxQueue. (The transport's shared subscribe registers it:
+   * graphql/shared-subscribe.ts, Pushable.)
+   */
+  pushTo(push: (event: SecretEvent) => boolean): void {
+    this.push = push;
   }
 
   [Symbol.asyncIterator](): this {
@@ -162,6 +174,7 @@ export class LiveSubscription implements AsyncIterableIterator<SecretEvent> {
     this.last = item.position;
     if ('end' in item) this.ending = true;
     else {
+      if (this.waiter && this.queue.length === 0 && !this.replaying && this.push?.(item.event)) return;
       this.queue.push(item.event);
       if (pulled) this.pulled += 1;
       else if (this.queue.length - this.pulled > this.options.maxQueue) return this.overflow();

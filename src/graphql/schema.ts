@@ -49,7 +49,7 @@ const noPubSub: PubSub = {
 };
 
 export function buildAppSchema(container: ContainerType = noContainer): GraphQLSchema {
-  return buildSchemaSync({
+  const schema = buildSchemaSync({
     resolvers,
     container,
     pubSub: noPubSub,
@@ -57,4 +57,21 @@ export function buildAppSchema(container: ContainerType = noContainer): GraphQLS
     validate: false,
     emitSchemaFile: false,
   });
+  resolveSubscriptionPayloads(schema);
+  return schema;
+}
+
+/*
+ * A subscription's payload is the event its subscribe yields
+ * (SecretEventResolver.secretEvents returns its @Root). type-graphql's
+ * resolver for it would also convert and validate the field's arguments
+ * (already checked once, at subscribe) for every event, asynchronously,
+ * which makes each event's execution a promise; resolved directly, an
+ * event executes synchronously, so the transport can send it from where it
+ * is produced (graphql/shared-subscribe.ts).
+ */
+function resolveSubscriptionPayloads(schema: GraphQLSchema): void {
+  for (const field of Object.values(schema.getSubscriptionType()?.getFields() ?? {})) {
+    if (field.subscribe) field.resolve = (payload: unknown) => payload;
+  }
 }

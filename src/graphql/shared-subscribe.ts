@@ -20,7 +20,20 @@ import { createSourceEventStream, execute, type ExecutionArgs, type ExecutionRes
  * context gets each errorless answer as JSON instead, serialised once, to
  * frame and send itself (graphql/subscriptions.ts); answers with errors
  * still go back through graphql-ws and its hooks.
+ *
+ * A source stream that is Pushable (LiveSubscription) is also offered a
+ * push function: while its consumer is idle, an event whose answer is
+ * ready and errorless is sent at once from where it was produced, without
+ * the promise chain of next(); anything else (an answer still executing,
+ * one with errors, a socket waiting to drain) it queues for next() as
+ * before, so the order is the stream's either way.
  */
+
+/** A source stream that can hand events to a synchronous consumer while its own consumer waits. */
+export interface Pushable<T> {
+  /** `push` returns whether it took the value; one it did not take is queued for next(). */
+  pushTo(push: (value: T) => boolean): void;
+}
 
 /** Sends a `next` message whose payload is this JSON; a promise: wait for it before the next one. */
 export type SendSerialised = (payloadJson: string) => Promise<void> | undefined;
@@ -46,19 +59,43 @@ export function createSharedSubscribe(): (args: ExecutionArgs) => Promise<AsyncI
     if (!isAsyncIterable(stream)) return stream; // the errors of a refused subscription
     const shape = shapeOf(args);
     const send = (args.contextValue as { [SEND_SERIALISED]?: SendSerialised } | undefined)?.[SEND_SERIALISED];
-    return mapAsyncIterator(
-      stream,
-      (event) => {
-        if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
-        let byShape = executed.get(event);
-        if (!byShape) executed.set(event, (byShape = new Map()));
-        let result = byShape.get(shape);
-        if (!result) byShape.set(shape, (result = execute({ ...args, rootValue: event })));
-        return result;
-      },
-      send && { takes: (result) => !result.errors, send: (result) => send(jsonOf(result)) },
-    );
+    const map = (event: unknown): Shared => {
+      if (typeof event !== 'object' || event === null) return execute({ ...args, rootValue: event });
+      let byShape = executed.get(event);
+      if (!byShape) executed.set(event, (byShape = new Map()));
+      let result = byShape.get(shape);
+      if (!result) {
+        result = execute({ ...args, rootValue: event });
+        byShape.set(shape, result);
+        /* Later subscribers of the shape get the settled answer itself, which they can push. */
+        if (isPromise(result)) result.then((settled) => byShape.set(shape, settled), () => undefined);
+      }
+      return result;
+    };
+    if (send && isPushable(stream)) {
+      let draining = false;
+      stream.pushTo((event) => {
+        if (draining) return false;
+        const result = map(event);
+        if (isPromise(result) || result.errors) return false;
+        const drained = send(jsonOf(result));
+        if (drained) {
+          draining = true;
+          void drained.then(() => (draining = false));
+        }
+        return true;
+      });
+    }
+    return mapAsyncIterator(stream, map, send && { takes: (result) => !result.errors, send: (result) => send(jsonOf(result)) });
   };
+}
+
+function isPromise<T>(value: T | Promise<T>): value is Promise<T> {
+  return typeof (value as Promise<T> | null)?.then === 'function';
+}
+
+function isPushable(value: object): value is Pushable<unknown> {
+  return typeof (value as Partial<Pushable<unknown>>).pushTo === 'function';
 }
 
 /** What an execution's answer depends on besides the event. */

@@ -88,3 +88,42 @@ it('at the switch to live, delivers the held events after the last page whole, a
   expect(await take(stream, 8)).toEqual(range(2, 9));
   expect(overflows).toEqual([]);
 });
+
+describe('pushTo', () => {
+  it('hands live events to the push consumer while next() waits with nothing queued; what it refuses is queued, and nothing overtakes it', async () => {
+    const { stream } = subscription(100);
+    const pushed: number[] = [];
+    let taking = true;
+    stream.pushTo((event) => (taking ? (pushed.push(event.version), true) : false));
+    stream.begin(at(0));
+
+    stream.offer(item(1)); // nobody waits in next(): queued
+    expect(pushed).toEqual([]);
+    expect(await take(stream, 1)).toEqual([1]);
+
+    const waiting = stream.next(); // the consumer waits, the queue is empty
+    stream.offer(item(2));
+    stream.offer(item(3));
+    expect(pushed).toEqual([2, 3]);
+
+    taking = false; // e.g. an answer that must go through next()
+    stream.offer(item(4));
+    taking = true;
+    stream.offer(item(5)); // queued behind 4: never pushed past it
+    expect(pushed).toEqual([2, 3]);
+    expect((await waiting).value?.version).toBe(4);
+    expect(await take(stream, 1)).toEqual([5]);
+    await stream.return();
+  });
+
+  it('pushes nothing while replaying: the replay and the held events go through next() in order', async () => {
+    const { stream } = subscription(100, async () => ({ items: [item(1)], through: at(1), done: true }));
+    const pushed: number[] = [];
+    stream.pushTo((event) => (pushed.push(event.version), true));
+    stream.begin(at(0));
+    stream.offer(item(2)); // held while replaying
+    expect(await take(stream, 2)).toEqual([1, 2]);
+    expect(pushed).toEqual([]);
+    await stream.return();
+  });
+});

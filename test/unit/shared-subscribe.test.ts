@@ -95,6 +95,8 @@ async function subscribed(
   return result;
 }
 
+const turn = () => new Promise((resolve) => setImmediate(resolve));
+
 beforeEach(() => (resolved = 0));
 
 it('executes an event once for every subscriber of the same query and variables, and once more per other shape', async () => {
@@ -176,4 +178,66 @@ it('passes a refused subscription’s errors through', async () => {
   const result = await createSharedSubscribe()({ schema: schemaFor([]), document: parse('subscription { events { name } }') });
   expect(Symbol.asyncIterator in result).toBe(false);
   expect((result as ExecutionResult).errors?.map((e) => e.message)).toEqual(['no more subscriptions here']);
+});
+
+/** A Source that also offers its events to a push consumer while its own consumer waits (as LiveSubscription does). */
+class PushSource extends Source {
+  private pusher?: (event: Event) => boolean;
+  waitingNext = false;
+
+  pushTo(push: (event: Event) => boolean): void {
+    this.pusher = push;
+  }
+
+  offer(event: Event): 'pushed' | 'queued' {
+    if (this.waitingNext && this.pusher?.(event)) return 'pushed';
+    this.push(event);
+    return 'queued';
+  }
+
+  override async next(): Promise<IteratorResult<Event>> {
+    this.waitingNext = true;
+    try {
+      return await super.next();
+    } finally {
+      this.waitingNext = false;
+    }
+  }
+}
+
+it('sends a ready, errorless answer from where the event is offered while the consumer waits; one with errors goes through next()', async () => {
+  const source = new PushSource();
+  const schema = schemaFor([source]);
+  const frames: string[] = [];
+  const query = 'subscription($broken: Boolean!) { events { name broken @include(if: $broken) } }';
+  const stream = await subscribed(createSharedSubscribe(), schema, query, { broken: false }, { [SEND_SERIALISED]: (json: string) => void frames.push(json) });
+  const pending = stream.next();
+  await turn();
+
+  expect(source.offer({ name: 'PUSHED', version: 1 })).toBe('pushed');
+  expect(frames).toEqual([JSON.stringify({ data: { events: { name: 'PUSHED' } } })]); // synchronously, no promise in between
+
+  await stream.return!();
+  expect(await pending).toEqual({ value: undefined, done: true });
+
+  const failing = new PushSource();
+  const withErrors = await subscribed(createSharedSubscribe(), schemaFor([failing]), query, { broken: true }, { [SEND_SERIALISED]: (json: string) => void frames.push(json) });
+  const next = withErrors.next();
+  await turn();
+  expect(failing.offer({ name: 'BROKEN', version: 1 })).toBe('queued');
+  expect(((await next).value as ExecutionResult).errors?.map((e) => e.message)).toEqual(['this field fails']);
+  expect(frames).toHaveLength(1);
+});
+
+it('the app schema executes a SecretEvent synchronously (so it can be pushed)', async () => {
+  const { buildAppSchema } = await import('../../src/graphql/schema');
+  const { execute } = await import('graphql');
+  const schema = buildAppSchema();
+  const event = {
+    cursor: 'c1', topic: 'secret:updated', action: 'SECRET_WRITTEN', at: new Date('2026-12-02T00:00:00Z'), tokenId: null, environmentId: 'e1',
+    spaceId: null, actorId: null, secretId: 's1', name: 'API_KEY', version: 4, affectedSpaceIds: [],
+  };
+  const result = execute({ schema, document: parse('subscription($s: ID) { secretEvents(spaceId: $s) { name version at affectedSpaceIds } }'), rootValue: event, variableValues: {} });
+  expect(typeof (result as Promise<unknown>).then).toBe('undefined');
+  expect(result).toEqual({ data: { secretEvents: { name: 'API_KEY', version: 4, at: new Date('2026-12-02T00:00:00Z'), affectedSpaceIds: [] } } });
 });
