@@ -72,13 +72,15 @@ export function createSharedSubscribe(): (args: ExecutionArgs) => Promise<AsyncI
       }
       return result;
     };
-    if (send && isPushable(stream)) {
+    /* What the transport sends itself, by next() or by push: an errorless answer, serialised once. */
+    const direct = send && { takes: (result: ExecutionResult) => !result.errors, send: (result: ExecutionResult) => send(jsonOf(result)) };
+    if (direct && isPushable(stream)) {
       let draining = false;
       stream.pushTo((event) => {
         if (draining) return false;
         const result = map(event);
-        if (isPromise(result) || result.errors) return false;
-        const drained = send(jsonOf(result));
+        if (isPromise(result) || !direct.takes(result)) return false;
+        const drained = direct.send(result);
         if (drained) {
           draining = true;
           void drained.then(() => (draining = false));
@@ -86,7 +88,7 @@ export function createSharedSubscribe(): (args: ExecutionArgs) => Promise<AsyncI
         return true;
       });
     }
-    return mapAsyncIterator(stream, map, send && { takes: (result) => !result.errors, send: (result) => send(jsonOf(result)) });
+    return mapAsyncIterator(stream, map, direct);
   };
 }
 
