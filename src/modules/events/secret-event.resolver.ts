@@ -27,6 +27,11 @@ function subscribeSecretEvents({ args, context }: SubscribeResolverData<unknown,
 
 @Resolver()
 export class SecretEventResolver {
+  /*
+   * The method declares the field and its arguments; per event the schema
+   * resolves the payload itself (graphql/schema.ts resolveSubscriptionPayloads),
+   * so nothing added to this body would run.
+   */
   @Requires(Capability.READ)
   @Subscription(() => SecretEvent, {
     subscribe: subscribeSecretEvents,
