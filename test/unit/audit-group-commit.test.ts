@@ -76,3 +76,41 @@ it('a failed insert fails its own callers only, and the batch waiting behind it 
   await expect(behind).resolves.toBeUndefined();
   expect(calls).toBe(2);
 });
+
+it('a batch that could go waits for the requests still answering, at most a moment', async () => {
+  const statements: string[][] = [];
+  const prepared = {
+    query: async (_sql: string, params: unknown[]) => {
+      statements.push((JSON.parse(params[0] as string) as { secretName: string }[]).map((r) => r.secretName));
+      return [];
+    },
+  } as unknown as Queryable;
+  jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] }); // the gather time passes only when told
+  const audit = new AuditService({} as DataSource, prepared);
+  let answering = 2;
+  audit.gatherReadsOf(() => answering);
+
+  const first = audit.appendSoon([read(1)]);
+  await turn();
+  await turn();
+  expect(statements).toEqual([]); // two others are still producing their answers
+  answering = 1;
+  const second = audit.appendSoon([read(2)]);
+  await turn();
+  expect(statements).toEqual([]);
+  answering = 0;
+  const none = audit.appendSoon([]); // the last one read nothing: nobody is left to wait for
+  await Promise.all([first, second, none]);
+  expect(statements).toEqual([['S1', 'S2']]);
+
+  /* Somebody who never finishes (a slow mutation) holds a batch back only for the gather time. */
+  answering = 1;
+  const third = audit.appendSoon([read(3)]);
+  await turn();
+  await turn();
+  expect(statements).toHaveLength(1);
+  jest.runOnlyPendingTimers(); // the gather time is up
+  await third;
+  expect(statements).toEqual([['S1', 'S2'], ['S3']]);
+  jest.useRealTimers();
+});

@@ -55,6 +55,7 @@ const NOT_COMMANDS: Record<string, Record<string, string>> = {
     append: 'writes the records of a command that has already asserted, in its transaction',
     appendSoon: 'writes the read records of a request whose reads were each asserted',
     appendReads: 'private helper of appendSoon',
+    gatherReadsOf: 'wiring: tells the read group commit how many requests are still answering',
   },
 };
 

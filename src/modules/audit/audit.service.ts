@@ -13,6 +13,8 @@ import { SINK_COLUMNS, type AuditSink, type AuditSinkRow } from './audit-sink';
 import { ReadCoalescer } from './read-coalescer';
 
 const MAX_PAGE = 500;
+/** The longest a read batch that could go waits for requests still answering to join it. */
+const READ_GATHER_MS = 3;
 const DEFAULT_PAGE = 50;
 const MAX_NAME_FILTER = 1024;
 
@@ -84,6 +86,8 @@ export class AuditService {
    * records.
    */
   private readonly readBatches: DataLoader<readonly AuditRecord[], void>;
+  private readonly mayDispatch: () => void;
+  private othersAnswering: () => number = () => 0;
   private readonly sink?: AuditSink;
   private readonly afterCommit?: AfterCommit<AuditSinkRow>;
   private readonly changesCommitted?: AfterCommit<AuditRecord>;
@@ -108,31 +112,71 @@ export class AuditService {
       this.coalescer = new ReadCoalescer(prepared, options.coalesceSeconds, sink && ((rows) => sink.write(rows)));
     }
     /*
-     * Single-flight: a batch goes at the end of the turn when no insert is
-     * running, otherwise when the running one has committed, so that under
-     * load every request that arrived meanwhile shares the next statement.
+     * Single-flight: a batch goes when no insert is running (at the end of
+     * the turn, or once the running one has committed), so that under load
+     * every request that arrived meanwhile shares the next statement. While
+     * other requests are still producing their answers (RequestContexts
+     * counts them), a batch that may go waits for them to join, at most
+     * READ_GATHER_MS: at 10 connections a statement then carries nearly
+     * every one's records instead of a few.
      */
     let inFlight = false;
-    let waiting: (() => void) | undefined;
+    let forming: (() => void) | undefined;
+    let soon: NodeJS.Immediate | undefined;
+    let gatherTimer: NodeJS.Timeout | undefined;
+    const dispatch = () => {
+      clearImmediate(soon);
+      clearTimeout(gatherTimer);
+      soon = gatherTimer = undefined;
+      const run = forming;
+      if (!run || inFlight) return;
+      forming = undefined;
+      inFlight = true;
+      run();
+    };
+    /* The forming batch may go: at the end of this turn if nobody else is about to join it, else when they have or the gather time is up. */
+    this.mayDispatch = () => {
+      if (!forming || inFlight) return;
+      if (this.othersAnswering() === 0) soon ??= setImmediate(dispatch);
+      else gatherTimer ??= setTimeout(dispatch, READ_GATHER_MS);
+    };
     this.readBatches = new DataLoader(
       async (batches) => {
-        inFlight = true;
         try {
           await this.appendReads(batches.flat(), prepared);
         } finally {
           inFlight = false;
-          const next = waiting;
-          waiting = undefined;
-          next?.();
+          this.mayDispatch();
         }
         return batches.map(() => undefined);
       },
-      { cache: false, batchScheduleFn: (run) => (inFlight ? (waiting = run) : setImmediate(run)) },
+      {
+        cache: false,
+        batchScheduleFn: (run) => {
+          forming = run;
+          this.mayDispatch();
+        },
+      },
     );
   }
 
+  /**
+   * How many requests are still producing their answers, and so may add
+   * read records soon: a forming batch waits for them (RequestContexts
+   * sets it).
+   */
+  gatherReadsOf(othersAnswering: () => number): void {
+    this.othersAnswering = othersAnswering;
+  }
+
   appendSoon(records: readonly AuditRecord[]): Promise<void> {
-    return records.length === 0 ? Promise.resolve() : this.readBatches.load(records);
+    if (records.length === 0) {
+      this.mayDispatch(); // one fewer request to wait for
+      return Promise.resolve();
+    }
+    const written = this.readBatches.load(records);
+    this.mayDispatch();
+    return written;
   }
 
   /** Change records, in the caller's transaction when `db` is one. */

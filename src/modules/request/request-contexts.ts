@@ -8,7 +8,7 @@ import { ValueReads } from './value-reads';
 
 interface Deps {
   readonly tokens: Pick<TokenService, 'authenticate' | 'authenticateToken'>;
-  readonly audit: Pick<AuditService, 'appendSoon'>;
+  readonly audit: Pick<AuditService, 'appendSoon' | 'gatherReadsOf'>;
   readonly loaders: (access: AccessPolicy) => Loaders;
 }
 
@@ -22,11 +22,15 @@ interface Deps {
  */
 export class RequestContexts {
   private readonly inFlight = new Map<string, number>();
+  /** Opened and neither finished nor released: requests whose read records may still join the forming audit batch. */
+  private readonly answering = new Set<RequestContext>();
 
   constructor(
     private readonly deps: Deps,
     private readonly limits: RequestLimits,
-  ) {}
+  ) {
+    deps.audit.gatherReadsOf(() => this.answering.size);
+  }
 
   /** UNAUTHENTICATED without valid credentials; RATE_LIMITED when the token has too many requests in flight. */
   async open(credentials: Credentials, session?: SessionCookie): Promise<RequestContext> {
@@ -36,7 +40,9 @@ export class RequestContexts {
     if (running >= this.limits.maxConcurrentPerToken) throw new RateLimitedError(this.limits.maxConcurrentPerToken);
     this.inFlight.set(key, running + 1);
     const access = new AccessPolicy(principal);
-    return { access, loaders: this.deps.loaders(access), reads: new ValueReads(principal, this.limits.maxValuesPerRequest), session };
+    const context: RequestContext = { access, loaders: this.deps.loaders(access), reads: new ValueReads(principal, this.limits.maxValuesPerRequest), session };
+    this.answering.add(context);
+    return context;
   }
 
   /** A bearer token, else a session cookie — the latter only from this server's own origin (no cross-site use). */
@@ -49,6 +55,7 @@ export class RequestContexts {
   /** Resolves when the answer may leave; rejects when it must be withheld. */
   async finish(context: RequestContext): Promise<void> {
     const { reads } = context;
+    this.answering.delete(context);
     const exceeded = reads.overLimit;
     if (exceeded) {
       reads.take(); // nothing is served, so nothing was read
@@ -61,6 +68,7 @@ export class RequestContexts {
   release(context: RequestContext): void {
     if (released.has(context)) return;
     released.add(context);
+    this.answering.delete(context);
     const key = context.access.principal.tokenId ?? '';
     const running = (this.inFlight.get(key) ?? 1) - 1;
     if (running <= 0) this.inFlight.delete(key);
