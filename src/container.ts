@@ -74,7 +74,7 @@ export async function createContainer(config: Config, logger: Logger, options: O
   const keyring = new EnvironmentKeyring(registry, createEnvironmentKeyStore(db), config.environmentKeyCache);
   const auditSink = openAuditSink(config.audit.sink, logger);
   const tokenCache = new TokenCache(config.tokenCache);
-  const events = createEventSystem({ config, logger, db, tokenCache, keyring });
+  const events = createEventSystem({ config, logger, db: prepared, tokenCache, keyring }); // feed reads plan once per connection (audit_event has a partition per day)
   const audit = new AuditService(db, prepared, { ...config.audit, sink: auditSink, onChangesCommitted: events.changesCommitted });
   const auditRetention = new AuditRetention(db, audit, config.audit.retentionDays);
   const tokens = new TokenService(db, audit, prepared, tokenCache);

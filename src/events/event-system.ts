@@ -34,7 +34,7 @@ export interface EventSystem {
 interface Deps {
   readonly config: Pick<Config, 'embedded' | 'databaseUrl' | 'events'>;
   readonly logger: Logger;
-  /** The server's pool: feed reads and notifications. */
+  /** Feed reads and notifications: the server's prepared statements (named unless DB_PREPARED_STATEMENTS=false). */
   readonly db: Queryable;
   readonly tokenCache: Pick<TokenCache, 'forget' | 'resume' | 'suspend'>;
   readonly keyring: Pick<EnvironmentKeyring, 'forgetEnvironment'>;
