@@ -30,10 +30,13 @@ export function decodeFeedCursor(cursor: string, field = 'after'): FeedPosition 
 
 /** Feed order: by transaction id, then seq. Negative when a comes first. */
 export function compareFeedPositions(a: FeedPosition, b: FeedPosition): number {
-  const byXid = BigInt(a.xid) - BigInt(b.xid);
-  if (byXid !== 0n) return byXid < 0n ? -1 : 1;
-  const bySeq = BigInt(a.seq) - BigInt(b.seq);
-  return bySeq === 0n ? 0 : bySeq < 0n ? -1 : 1;
+  return compareDecimal(a.xid, b.xid) || compareDecimal(a.seq, b.seq);
+}
+
+/* Both parts are decimals without leading zeros (PostgreSQL's output, and the cursor pattern): the shorter is smaller, else the text orders them. */
+function compareDecimal(a: string, b: string): number {
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  return a === b ? 0 : a < b ? -1 : 1;
 }
 
 /** Before every real row. */

@@ -35,8 +35,13 @@ export interface Pushable<T> {
   pushTo(push: (value: T) => boolean): void;
 }
 
-/** Sends a `next` message whose payload is this JSON; a promise: wait for it before the next one. */
-export type SendSerialised = (payloadJson: string) => Promise<void> | undefined;
+/**
+ * Sends a `next` message whose payload is this JSON; a promise: wait for it
+ * before the next one. `answer` is the one result object every subscriber
+ * of the shape gets (the same `payloadJson` string with it), for a
+ * transport that keeps what it built from that JSON.
+ */
+export type SendSerialised = (payloadJson: string, answer: ExecutionResult) => Promise<void> | undefined;
 
 /** The context key of a SendSerialised. */
 export const SEND_SERIALISED = Symbol('send a serialised next payload');
@@ -73,7 +78,7 @@ export function createSharedSubscribe(): (args: ExecutionArgs) => Promise<AsyncI
       return result;
     };
     /* What the transport sends itself, by next() or by push: an errorless answer, serialised once. */
-    const direct = send && { takes: (result: ExecutionResult) => !result.errors, send: (result: ExecutionResult) => send(jsonOf(result)) };
+    const direct = send && { takes: (result: ExecutionResult) => !result.errors, send: (result: ExecutionResult) => send(jsonOf(result), result) };
     if (direct && isPushable(stream)) {
       let draining = false;
       stream.pushTo((event) => {

@@ -32,6 +32,7 @@ import { GRAPHQL_MAX_TOKENS, graphqlLimits } from './apollo';
 import { createErrorFormatter } from './errors';
 import { guardOperation } from './operation-guard';
 import { createSharedSubscribe, SEND_SERIALISED, type SendSerialised } from './shared-subscribe';
+import { textFrame } from './text-frame';
 
 /*
  * GraphQL subscriptions over WebSocket (graphql-ws, subprotocol
@@ -76,7 +77,7 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
   const formatError = createErrorFormatter(logger);
   const rules = [...specifiedRules, ...new ApolloArmor(graphqlLimits(config.production)).protect().validationRules];
   const perToken = new Map<string, number>();
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, handleProtocols });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_MESSAGE_BYTES, handleProtocols, perMessageDeflate: false }); // frames go out as written (transmitNext)
   let closing = false;
 
   const server = makeServer<Record<string, unknown> | undefined, Extra>({
@@ -152,11 +153,11 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
           events.service.subscribe(access, args, { onOverflow: () => socket.close(TRY_AGAIN_LATER, 'slow consumer: events were not read fast enough') }),
       };
       /* An errorless event's answer arrives serialised once for all its subscribers (graphql/shared-subscribe.ts): framed here as graphql-ws would. */
-      const frameStart = `{"id":${JSON.stringify(id)},"type":"${MessageType.Next}","payload":`;
+      const start = Buffer.from(`{"id":${JSON.stringify(id)},`);
       const contextValue: SubscriptionContext & { [SEND_SERIALISED]: SendSerialised } = {
         ...context,
         live,
-        [SEND_SERIALISED]: (json) => transmit(socket, ctx.extra.request, `${frameStart}${json}}`),
+        [SEND_SERIALISED]: (json, answer) => transmitNext(socket, ctx.extra.request, start, nextBodyOf(json, answer)),
       };
       return { schema, document, operationName: payload.operationName, variableValues: payload.variables, contextValue } satisfies ExecutionArgs;
     },
@@ -226,6 +227,35 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
   const corked = new WeakSet<IncomingMessage['socket']>();
   const drained = new WeakMap<IncomingMessage['socket'], Promise<void>>();
   function transmit(socket: WebSocket, request: IncomingMessage, data: string): Promise<void> | undefined {
+    const tcp = writable(socket, request);
+    if (!tcp) return;
+    socket.send(data);
+    return drainOf(tcp);
+  }
+
+  /*
+   * A `next` message of an answer shared by many subscribers: its bytes
+   * after the id (`"type":"next","payload":…}`) are encoded once per answer,
+   * and each subscriber's frame is its id's bytes and those, written to the
+   * socket in one piece. It goes to the connection's socket directly, in
+   * the same synchronous order as ws's own frames (the server has neither
+   * compression nor queued sends, so ws writes every frame at once).
+   */
+  const nextBodies = new WeakMap<object, Buffer>();
+  function nextBodyOf(json: string, answer: object): Buffer {
+    let body = nextBodies.get(answer);
+    if (!body) nextBodies.set(answer, (body = Buffer.from(`"type":"${MessageType.Next}","payload":${json}}`)));
+    return body;
+  }
+  function transmitNext(socket: WebSocket, request: IncomingMessage, start: Buffer, body: Buffer): Promise<void> | undefined {
+    const tcp = writable(socket, request);
+    if (!tcp) return;
+    tcp.write(textFrame(start, body));
+    return drainOf(tcp);
+  }
+
+  /** The connection's socket, corked for this turn, or undefined when nothing may be sent on it. */
+  function writable(socket: WebSocket, request: IncomingMessage): IncomingMessage['socket'] | undefined {
     if (socket.readyState !== socket.OPEN) return;
     const tcp = request.socket; // the upgraded connection, ws's own
     if (!corked.has(tcp)) {
@@ -240,7 +270,10 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
         tcp.uncork();
       });
     }
-    socket.send(data);
+    return tcp;
+  }
+
+  function drainOf(tcp: IncomingMessage['socket']): Promise<void> | undefined {
     if (!tcp.writableNeedDrain) return;
     let drain = drained.get(tcp);
     if (!drain) {
