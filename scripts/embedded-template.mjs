@@ -1,34 +1,78 @@
 #!/usr/bin/env node
 /*
- * Part of `npm run build`: the embedded database's cluster as PGlite's
- * initdb leaves it, in dist/embedded-template/, so that a first start on a
- * new DATA_DIR copies it (a fraction of a second) instead of running initdb
- * in WebAssembly (several seconds). It holds no schema and nothing of any
- * install: migrations, keys and the admin token are made at start, as
- * always. It is used only by the PGlite version that made it (src/db/embedded.ts).
+ * Part of `npm run build` (after tsc): the embedded database's cluster as
+ * PGlite's initdb leaves it, with this build's migrations applied, in
+ * dist/embedded-template/, so that a first start on a new DATA_DIR copies it
+ * (a fraction of a second) instead of running initdb in WebAssembly
+ * (several seconds) and then every migration (about a second). It holds
+ * nothing of any install: keys, tokens and audit rows are made at start, as
+ * always. The audit log's daily partitions, which the migration creates for
+ * the day it runs, are dropped again: the server creates today's before it
+ * writes anything (startup.ts), and the rest of the week right after. It is
+ * used only by the PGlite version that made it (src/db/embedded.ts); a
+ * template older than the code is brought up to date by the migrations at
+ * start like any older database.
  */
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { PGlite } from '@electric-sql/pglite';
+import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const require = createRequire(import.meta.url);
 const target = path.join(root, 'dist', 'embedded-template');
 const { version } = JSON.parse(readFileSync(path.join(root, 'node_modules', '@electric-sql', 'pglite', 'package.json'), 'utf8'));
+require('reflect-metadata'); // before the entities' decorators run
+const { createDataSource } = require(path.join(root, 'dist', 'src', 'db', 'database.js'));
+const { migrations } = require(path.join(root, 'dist', 'src', 'migrations', 'index.js'));
+const schema = migrations.at(-1).name;
 
-const made = path.join(target, 'pglite-version');
-if (existsSync(path.join(target, 'pgdata', 'PG_VERSION')) && existsSync(made) && readFileSync(made, 'utf8').trim() === version) process.exit(0);
+const read = (file) => (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
+if (existsSync(path.join(target, 'pgdata', 'PG_VERSION')) && read(path.join(target, 'pglite-version')) === version && read(path.join(target, 'schema')) === schema) {
+  process.exit(0);
+}
 
 mkdirSync(path.dirname(target), { recursive: true });
 const work = mkdtempSync(`${target}.partial-`); // beside the target: renamed into place whole
 try {
   const db = await PGlite.create(path.join(work, 'pgdata'));
-  await db.close();
+  try {
+    await migrate(db, work);
+  } finally {
+    await db.close();
+  }
   writeFileSync(path.join(work, 'pglite-version'), `${version}\n`);
+  writeFileSync(path.join(work, 'schema'), `${schema}\n`);
   rmSync(target, { recursive: true, force: true });
   renameSync(work, target);
 } catch (error) {
   rmSync(work, { recursive: true, force: true });
   throw error;
+}
+
+/** This build's migrations, over a socket as the server runs them; then the dated partitions go. */
+async function migrate(db, dir) {
+  const socketDir = path.join(dir, 'socket');
+  mkdirSync(socketDir);
+  const port = 5432;
+  const server = new PGLiteSocketServer({ db, path: path.join(socketDir, `.s.PGSQL.${port}`), maxConnections: 1 });
+  await server.start();
+  const dataSource = createDataSource({ host: socketDir, port }, 1);
+  try {
+    await dataSource.initialize();
+    await dataSource.runMigrations({ transaction: 'each' });
+    const dated = await dataSource.query(
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'audit_event'::regclass AND c.relname ~ '^audit_event_p[0-9]{8}$'`,
+    );
+    for (const { name } of dated) await dataSource.query(`DROP TABLE "${name}"`);
+    await dataSource.query('CHECKPOINT');
+  } finally {
+    if (dataSource.isInitialized) await dataSource.destroy();
+    await server.stop();
+    rmSync(socketDir, { recursive: true, force: true });
+  }
 }

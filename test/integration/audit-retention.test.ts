@@ -149,3 +149,30 @@ describe('partitions', () => {
     await expect(app.sql(`DELETE FROM ${partitionName(3)}`)).rejects.toThrow(/append-only/);
   });
 });
+
+describe('a start on a day without its partition (down for over a week, or a new embedded cluster)', () => {
+  it('creates today’s partition before its first audit row, so the day does not end up in the default partition', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const first = await startTestApp({ database: fresh, keepDatabase: true });
+      await first.close();
+      const today = partitionName(0);
+      const { Client } = await import('pg');
+      const sql = new Client({ connectionString: fresh.url });
+      await sql.connect();
+      try {
+        await sql.query(`DROP TABLE ${today}`); // as if the server had been down since before the week ahead was made
+        const again = await startTestApp({ database: fresh, keepDatabase: true, env: { BOOTSTRAP_ADMIN_TOKEN: `another-bootstrap-${'x'.repeat(32)}` } });
+        await again.close();
+        /* The new bootstrap token's TOKEN_CREATED row was written during start-up, before any timer ran. */
+        const { rows } = await sql.query(`SELECT tableoid::regclass::text AS partition, action FROM audit_event WHERE action = 'TOKEN_CREATED'`);
+        expect(rows).toEqual([{ partition: today, action: 'TOKEN_CREATED' }]);
+        expect((await sql.query('SELECT count(*)::int AS n FROM audit_event_default')).rows[0].n).toBe(0);
+      } finally {
+        await sql.end();
+      }
+    } finally {
+      await fresh.drop();
+    }
+  });
+});

@@ -1,7 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
+import { execFileSync } from 'node:child_process';
+
+import { migrations } from '../../src/migrations';
 import { freePort, gqlAt, listenerAt, startServerProcess } from '../support/server-process';
 
 /*
@@ -73,6 +76,54 @@ it('serves, resolves overrides, survives concurrent writes, and keeps data acros
     ]);
   } finally {
     expect(await second.stop('SIGTERM')).toBe(0);
+  }
+
+  /* The cluster came migrated from the template, and today's partition was made before the first audit row (none went to the default partition). */
+  const [names, rows, dated] = queryCluster(path.join(dataDir, 'pgdata'), [
+    'SELECT name FROM migrations ORDER BY id',
+    'SELECT tableoid::regclass::text AS partition, count(*)::int AS n FROM audit_event GROUP BY 1',
+    DATED_PARTITIONS,
+  ]);
+  expect(names.map((r) => r.name)).toEqual(migrations.map((m) => m.name));
+  const today = new Date().toISOString().slice(0, 10).replaceAll('-', '');
+  expect(rows.map((r) => r.partition)).toEqual([`audit_event_p${today}`]);
+  expect(dated).toHaveLength(8); // today and a week ahead, by the timers
+});
+
+const DATED_PARTITIONS = `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+  WHERE i.inhparent = 'audit_event'::regclass AND c.relname ~ '^audit_event_p[0-9]{8}$'`;
+
+/** The rows of each statement, from the cluster opened in PGlite by a child process (PGlite does not load inside jest's module system). */
+function queryCluster(pgdata: string, statements: string[]): Record<string, unknown>[][] {
+  const script = `
+    const { PGlite } = require('@electric-sql/pglite');
+    (async () => {
+      const db = await PGlite.create(process.argv[1]);
+      const out = [];
+      for (const sql of JSON.parse(process.argv[2])) out.push((await db.query(sql)).rows);
+      await db.close();
+      process.stdout.write(JSON.stringify(out));
+    })();`;
+  const output = execFileSync(process.execPath, ['-e', script, pgdata, JSON.stringify(statements)], { cwd: path.join(__dirname, '..', '..') });
+  return JSON.parse(String(output));
+}
+
+it('the build leaves the embedded template migrated, with no partitions dated by the build and no rows', () => {
+  const template = path.join(__dirname, '..', '..', 'dist', 'embedded-template');
+  expect(readFileSync(path.join(template, 'schema'), 'utf8').trim()).toBe(migrations.at(-1)!.name);
+  const copy = mkdtempSync(path.join(os.tmpdir(), 'ss-template-'));
+  try {
+    cpSync(path.join(template, 'pgdata'), path.join(copy, 'pgdata'), { recursive: true }); // opening a cluster writes to it
+    const [executed, partitions, ...counts] = queryCluster(path.join(copy, 'pgdata'), [
+      'SELECT count(*)::int AS n FROM migrations',
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_event'::regclass`,
+      ...['api_token', 'environment', 'secret', 'audit_event'].map((table) => `SELECT count(*)::int AS n FROM ${table}`),
+    ]);
+    expect(executed).toEqual([{ n: migrations.length }]);
+    expect(partitions).toEqual([{ name: 'audit_event_default' }]);
+    expect(counts).toEqual(Array(4).fill([{ n: 0 }]));
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
   }
 });
 

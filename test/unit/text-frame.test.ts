@@ -1,6 +1,13 @@
-import { Receiver } from 'ws';
+import type { EventEmitter } from 'node:events';
+import * as ws from 'ws';
 
 import { textFrame } from '../../src/graphql/text-frame';
+
+/* ws's frame parser: the package exports it, its type definitions do not. */
+interface FrameReceiver extends EventEmitter {
+  write(chunk: Buffer): boolean;
+}
+const { Receiver } = ws as unknown as { Receiver: new (options: { isServer: boolean }) => FrameReceiver };
 
 /* The frames subscriptions write themselves decode, with ws's own receiver, to exactly the text they were made of, at every length encoding. */
 
@@ -11,7 +18,7 @@ function decode(frames: Buffer[]): string[] {
     expect(isBinary).toBe(false);
     messages.push(data.toString('utf8'));
   });
-  receiver.on('error', (error) => {
+  receiver.on('error', (error: Error) => {
     throw error;
   });
   for (const frame of frames) receiver.write(frame);

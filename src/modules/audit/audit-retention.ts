@@ -77,15 +77,30 @@ export class AuditRetention {
     return this.db.query(PARTITIONS_SQL);
   }
 
-  /** Creates the partitions of today and PARTITION_DAYS_AHEAD days ahead that are missing. */
-  async createAhead(caller: AccessPolicy, options: { wait?: boolean } = {}): Promise<{ ran: boolean; created: string[] }> {
+  /**
+   * Today's partition, before a starting server writes anything (else the
+   * day's rows would go to the default partition, and stay there): one
+   * statement when it exists, i.e. on every start but the first of a day —
+   * or of a cluster from the embedded template, which has no dated
+   * partitions. The timers create the days ahead right after.
+   */
+  async ensureToday(caller: AccessPolicy): Promise<void> {
+    caller.assert(Capability.MANAGE);
+    const [{ exists }]: { exists: boolean }[] = await this.db.query(
+      `SELECT to_regclass(format('audit_event_p%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'))) IS NOT NULL AS exists`,
+    );
+    if (!exists) await this.createAhead(caller, { days: 0, wait: true });
+  }
+
+  /** Creates the partitions of today and `days` (PARTITION_DAYS_AHEAD) days ahead that are missing. */
+  async createAhead(caller: AccessPolicy, options: { wait?: boolean; days?: number } = {}): Promise<{ ran: boolean; created: string[] }> {
     caller.assert(Capability.MANAGE);
     const result = await this.locked(options.wait ?? false, async (em) => {
       const partitions: AuditPartition[] = await em.query(PARTITIONS_SQL);
       const days: { day: string; from: Date; to: Date }[] = await em.query(
         `SELECT to_char(d, 'YYYYMMDD') AS day, d::timestamp AT TIME ZONE 'UTC' AS "from", (d + 1)::timestamp AT TIME ZONE 'UTC' AS "to"
            FROM generate_series(0, $1::int) AS g(n), LATERAL (SELECT (now() AT TIME ZONE 'UTC')::date + n AS d) x`,
-        [PARTITION_DAYS_AHEAD],
+        [options.days ?? PARTITION_DAYS_AHEAD],
       );
       const created: string[] = [];
       const hasDefault = partitions.some((p) => p.isDefault);
