@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
 
 import { DecryptionFailedError } from '../errors';
+import { freshRandomBytes } from './random';
 
 /*
  * The one AES-256-GCM primitive: a fresh 96-bit IV per seal, a 128-bit tag,
@@ -15,7 +16,7 @@ const ALGORITHM = 'aes-256-gcm';
 
 /** Encrypts under `key` bound to `aad`: [iv, ciphertext, tag]. */
 export function seal(key: Buffer, plaintext: Buffer, aad: Buffer): [Buffer, Buffer, Buffer] {
-  const iv = randomBytes(IV_BYTES);
+  const iv = freshRandomBytes(IV_BYTES);
   const cipher = createCipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
   const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);

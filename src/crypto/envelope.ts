@@ -1,8 +1,7 @@
-import { randomBytes } from 'node:crypto';
-
 import { DecryptionFailedError, KeyProviderUnavailableError, isAppError } from '../errors';
 import { IV_BYTES, KEY_BYTES, TAG_BYTES, open, seal } from './aes-gcm';
 import type { CipherProvider, CipherProviderRegistry } from './provider';
+import { freshRandomBytes } from './random';
 
 export { KEY_BYTES };
 
@@ -82,7 +81,7 @@ const valueAad = (header: Buffer, owner: ValueOwner) =>
   );
 
 export function generateKey(): Buffer {
-  return randomBytes(KEY_BYTES);
+  return freshRandomBytes(KEY_BYTES);
 }
 
 /** The environment-key version a wrapped DEK names; checked before any key is fetched. */
