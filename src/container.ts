@@ -10,6 +10,7 @@ import { createEventSystem, type EventSystem } from './events/event-system';
 import { WebhookWorker } from './events/webhooks/webhook-worker';
 import { buildAppSchema } from './graphql/schema';
 import type { Logger } from './logger';
+import { AccessPolicy } from './modules/access/access-policy';
 import { RequestContexts } from './modules/request/request-contexts';
 import { TokenResolver } from './modules/token/token.resolver';
 import { TokenCache } from './modules/token/token-cache';
@@ -108,6 +109,8 @@ export async function createContainer(config: Config, logger: Logger, options: O
       return instance;
     },
   });
+
+  await auditRetention.ensureToday(AccessPolicy.system, logger); // before anything is audited
 
   return {
     config,

@@ -8,15 +8,14 @@ export const ADMIN_TOKEN_FILE = 'admin.token';
 
 /**
  * What a server does once before it listens (never the CLI: `token list`
- * must not create a token). First today's audit partition is made sure of.
- * Then BOOTSTRAP_ADMIN_TOKEN is registered if absent; otherwise, on the embedded database — whose quick start has no other way
+ * must not create a token). BOOTSTRAP_ADMIN_TOKEN is registered if absent;
+ * otherwise, on the embedded database — whose quick start has no other way
  * to a first token, since the CLI cannot open DATA_DIR while the server
  * runs — a first ADMIN token is written to DATA_DIR/admin.token (0600) when
  * no active ADMIN token exists. The log names the file, never the token.
  */
-export async function runStartupTasks({ config, logger, tokens, auditRetention }: Pick<Container, 'config' | 'logger' | 'tokens' | 'auditRetention'>): Promise<void> {
+export async function runStartupTasks({ config, logger, tokens }: Pick<Container, 'config' | 'logger' | 'tokens'>): Promise<void> {
   const system = AccessPolicy.system;
-  await auditRetention.ensureToday(system);
   if (config.bootstrapAdminToken) {
     await tokens.ensureBootstrapToken(system, config.bootstrapAdminToken);
     return;

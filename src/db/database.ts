@@ -128,17 +128,16 @@ async function migrate(dataSource: DataSource, shared: boolean): Promise<void> {
 }
 
 /**
- * Whether the newest migration this build knows is the last one recorded
- * (migrations run in order, so every older one is too): one statement,
+ * Whether every migration this build knows is recorded: one statement,
  * where TypeORM's own check first reads information_schema (0.15 s of a
  * restart of the embedded database). Anything else — no table yet, an
  * older schema — goes the full way, under the lock.
  */
 async function upToDate(dataSource: DataSource): Promise<boolean> {
-  const newest = migrations.at(-1)!.name;
   try {
-    const rows: { name: string }[] = await dataSource.query('SELECT name FROM migrations ORDER BY id DESC LIMIT 1');
-    return rows[0]?.name === newest;
+    const rows: { name: string }[] = await dataSource.query('SELECT name FROM migrations');
+    const recorded = new Set(rows.map((r) => r.name));
+    return migrations.every((m) => recorded.has(m.name));
   } catch {
     return false; // no migrations table: a new database
   }

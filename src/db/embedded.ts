@@ -116,11 +116,13 @@ async function serve(data: EmbeddedWorkerData): Promise<() => Promise<void>> {
 }
 
 /*
- * `npm run build` leaves the cluster PGlite's initdb makes in
- * dist/embedded-template (scripts/embedded-template.mjs): a new DATA_DIR
- * starts from a copy of it instead of running initdb in WebAssembly, which
- * takes seconds. Only the PGlite version that made it uses it; without it
- * (a tree built another way) PGlite runs initdb as before.
+ * `npm run build` leaves the cluster PGlite's initdb makes, with the
+ * build's migrations applied, in dist/embedded-template
+ * (scripts/embedded-template.mjs): a new DATA_DIR starts from a copy of it
+ * instead of running initdb in WebAssembly and every migration, which takes
+ * seconds. Only the PGlite version that made it uses it; without it (a tree
+ * built another way) PGlite runs initdb and the server the migrations, as
+ * before.
  */
 const TEMPLATE_DIRS = [path.resolve(__dirname, '..', '..', 'embedded-template'), path.resolve(__dirname, '..', '..', 'dist', 'embedded-template')];
 

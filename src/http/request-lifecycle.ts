@@ -44,7 +44,11 @@ export async function registerRequestLifecycle(app: FastifyInstance, requests: R
     const api = apiOf(request);
     if (!api) return;
     try {
-      request.secretspace = await requests.open(credentialsOf(request), sessionCookie(request, reply));
+      const context = await requests.open(credentialsOf(request), sessionCookie(request, reply));
+      request.secretspace = context;
+      /* A client gone while it was being authenticated gets no onRequestAbort any more: the response's end frees the slot, whatever happens. */
+      if (request.raw.destroyed) requests.release(context);
+      else reply.raw.once('close', () => requests.release(context));
     } catch (error) {
       const clientError = toClientError(error, logger);
       return reply.code(clientError.status).type('application/json').send(bodyFor(api, clientError));

@@ -17,7 +17,7 @@ function contexts(limits = { maxValuesPerRequest: 3, maxConcurrentPerToken: 2 })
         appendSoon: async (records: readonly AuditRecord[]) => {
           written.push([...records]);
         },
-        gatherReadsOf: () => undefined,
+        gatherReadsOf: () => () => undefined,
       },
       loaders: () => ({}) as never,
     },

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 
 import { AuditAction } from '../../entities';
+import type { Logger } from '../../logger';
 import { Capability, type AccessPolicy } from '../access/access-policy';
 import type { AuditService } from './audit.service';
 
@@ -78,18 +79,25 @@ export class AuditRetention {
   }
 
   /**
-   * Today's partition, before a starting server writes anything (else the
-   * day's rows would go to the default partition, and stay there): one
-   * statement when it exists, i.e. on every start but the first of a day —
-   * or of a cluster from the embedded template, which has no dated
-   * partitions. The timers create the days ahead right after.
+   * Today's and tomorrow's partitions, before a new container (a server, a
+   * CLI command) writes anything (else the day's rows would go to the
+   * default partition, and stay there): one statement when today's exists,
+   * i.e. on every start but the first of a day — or of a cluster from the
+   * embedded template, which has no dated partitions. The timers create the
+   * rest of the week. Never in the way of a start: when another instance
+   * holds the maintenance lock it is doing this itself, and a failure is
+   * only logged (the timers try again).
    */
-  async ensureToday(caller: AccessPolicy): Promise<void> {
+  async ensureToday(caller: AccessPolicy, logger: Logger): Promise<void> {
     caller.assert(Capability.MANAGE);
-    const [{ exists }]: { exists: boolean }[] = await this.db.query(
-      `SELECT to_regclass(format('audit_event_p%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'))) IS NOT NULL AS exists`,
-    );
-    if (!exists) await this.createAhead(caller, { days: 0, wait: true });
+    try {
+      const [{ exists }]: { exists: boolean }[] = await this.db.query(
+        `SELECT to_regclass(format('audit_event_p%s', to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD'))) IS NOT NULL AS exists`,
+      );
+      if (!exists) await this.createAhead(caller, { days: 1 });
+    } catch (error) {
+      logger.warn({ err: { message: (error as Error).message } }, "could not create today's audit partition; the audit timers will retry");
+    }
   }
 
   /** Creates the partitions of today and `days` (PARTITION_DAYS_AHEAD) days ahead that are missing. */

@@ -163,10 +163,12 @@ export class AuditService {
   /**
    * How many requests are still producing their answers, and so may add
    * read records soon: a forming batch waits for them (RequestContexts
-   * sets it).
+   * sets it). The function returned is to be called whenever that number
+   * falls without a record arriving (a request released unfinished).
    */
-  gatherReadsOf(othersAnswering: () => number): void {
+  gatherReadsOf(othersAnswering: () => number): () => void {
     this.othersAnswering = othersAnswering;
+    return this.mayDispatch;
   }
 
   appendSoon(records: readonly AuditRecord[]): Promise<void> {

@@ -22,14 +22,29 @@ interface Deps {
  */
 export class RequestContexts {
   private readonly inFlight = new Map<string, number>();
-  /** Opened and neither finished nor released: requests whose read records may still join the forming audit batch. */
-  private readonly answering = new Set<RequestContext>();
+  /**
+   * Opened and neither finished nor released, with when they opened (in that
+   * order): requests whose read records may still join the forming audit
+   * batch. One answering for over ANSWERING_MS is no longer waited for, so
+   * a slow request, or one never released, cannot hold batches back.
+   */
+  private readonly answering = new Map<RequestContext, number>();
+  private readonly fewerAnswering: () => void;
 
   constructor(
     private readonly deps: Deps,
     private readonly limits: RequestLimits,
   ) {
-    deps.audit.gatherReadsOf(() => this.answering.size);
+    this.fewerAnswering = deps.audit.gatherReadsOf(() => this.stillAnswering());
+  }
+
+  private stillAnswering(): number {
+    const since = performance.now() - ANSWERING_MS;
+    for (const [context, openedAt] of this.answering) {
+      if (openedAt > since) break;
+      this.answering.delete(context);
+    }
+    return this.answering.size;
   }
 
   /** UNAUTHENTICATED without valid credentials; RATE_LIMITED when the token has too many requests in flight. */
@@ -41,7 +56,7 @@ export class RequestContexts {
     this.inFlight.set(key, running + 1);
     const access = new AccessPolicy(principal);
     const context: RequestContext = { access, loaders: this.deps.loaders(access), reads: new ValueReads(principal, this.limits.maxValuesPerRequest), session };
-    this.answering.add(context);
+    this.answering.set(context, performance.now());
     return context;
   }
 
@@ -55,10 +70,11 @@ export class RequestContexts {
   /** Resolves when the answer may leave; rejects when it must be withheld. */
   async finish(context: RequestContext): Promise<void> {
     const { reads } = context;
-    this.answering.delete(context);
+    const wasAnswering = this.answering.delete(context);
     const exceeded = reads.overLimit;
     if (exceeded) {
       reads.take(); // nothing is served, so nothing was read
+      if (wasAnswering) this.fewerAnswering();
       throw exceeded;
     }
     await this.deps.audit.appendSoon(reads.take()); // a read that cannot be audited is not served
@@ -68,7 +84,7 @@ export class RequestContexts {
   release(context: RequestContext): void {
     if (released.has(context)) return;
     released.add(context);
-    this.answering.delete(context);
+    if (this.answering.delete(context)) this.fewerAnswering();
     const key = context.access.principal.tokenId ?? '';
     const running = (this.inFlight.get(key) ?? 1) - 1;
     if (running <= 0) this.inFlight.delete(key);
@@ -77,3 +93,6 @@ export class RequestContexts {
 }
 
 const released = new WeakSet<RequestContext>();
+
+/** How long an answering request can make a read audit batch wait for it (the batch itself waits at most 3 ms). */
+const ANSWERING_MS = 1_000;
