@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { AuditService } from '../../src/modules/audit/audit.service';
 import type { AuditRecord } from '../../src/modules/audit/audit-record';
 import type { Queryable } from '../../src/db/statements';
+import { recordedAuditService } from '../support/recorded-audit';
 
 /*
  * Value-read records are group-committed single-flight: a batch goes at the
@@ -78,15 +79,8 @@ it('a failed insert fails its own callers only, and the batch waiting behind it 
 });
 
 it('a batch that could go waits for the requests still answering, at most a moment', async () => {
-  const statements: string[][] = [];
-  const prepared = {
-    query: async (_sql: string, params: unknown[]) => {
-      statements.push((JSON.parse(params[0] as string) as { secretName: string }[]).map((r) => r.secretName));
-      return [];
-    },
-  } as unknown as Queryable;
   jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] }); // the gather time passes only when told
-  const audit = new AuditService({} as DataSource, prepared);
+  const { audit, statements } = recordedAuditService();
   let answering = 2;
   audit.gatherReadsOf(() => answering);
 

@@ -1,11 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
-import type { DataSource } from 'typeorm';
-
-import type { Queryable } from '../../src/db/statements';
 import { TokenRole, type Secret } from '../../src/entities';
-import { AuditService } from '../../src/modules/audit/audit.service';
 import { RequestContexts } from '../../src/modules/request/request-contexts';
+import { recordedAuditService } from '../support/recorded-audit';
 
 /*
  * The read audit's group commit with the request lifecycle that feeds it: a
@@ -17,14 +14,7 @@ const LISTENER = { tokenId: randomUUID(), role: TokenRole.LISTENER, environmentI
 const turn = () => new Promise((resolve) => setImmediate(resolve));
 
 function lifecycle() {
-  const statements: string[][] = [];
-  const prepared = {
-    query: async (_sql: string, params: unknown[]) => {
-      statements.push((JSON.parse(params[0] as string) as { secretName: string }[]).map((r) => r.secretName));
-      return [];
-    },
-  } as unknown as Queryable;
-  const audit = new AuditService({} as DataSource, prepared);
+  const { audit, statements } = recordedAuditService();
   const requests = new RequestContexts(
     { tokens: { authenticate: async () => LISTENER, authenticateToken: async () => LISTENER }, audit, loaders: () => ({}) as never },
     { maxValuesPerRequest: 1, maxConcurrentPerToken: 100 },
