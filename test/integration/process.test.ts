@@ -13,13 +13,21 @@ afterAll(() => database?.drop());
 it('drains in-flight requests on SIGTERM and exits 0', async () => {
   const server = await startServerProcess({ DATABASE_URL: database.url, LOCAL_MASTER_KEYS: TEST_MASTER_KEYS }, await freePort());
   const env = (await gqlAt(server.url, `mutation { createEnvironment(input: { name: "drain" }) { id } }`)).data.createEnvironment.id;
+  const { Client } = await import('pg');
+  const client = new Client({ connectionString: database.url });
+  await client.connect();
+  // Hold every write inside the server (its INSERT waits on this lock), so requests are provably in
+  // flight when SIGTERM arrives, however slowly this machine gets them there.
+  await client.query(`BEGIN; LOCK TABLE secret IN EXCLUSIVE MODE`);
   const inFlight = Array.from({ length: 30 }, (_, i) =>
     gqlAt(server.url, `mutation($i: UpsertSecretInput!) { upsertSecret(input: $i) { version } }`, {
       i: { environmentId: env, name: `N${i}`, value: 'x'.repeat(60_000) },
     }),
   );
-  await new Promise((r) => setTimeout(r, 20));
+  await waitFor(async () => (await waitingOnLock(client)) >= 1);
   const exit = server.stop('SIGTERM');
+  await waitFor(async () => server.output().includes('draining in-flight requests'));
+  await client.query('COMMIT');
   const results = await Promise.allSettled(inFlight);
   expect({ exit: await exit, output: server.output().slice(-3000) }).toEqual({ exit: 0, output: expect.any(String) });
   // Each request either completed (200, written) or was turned away before any work (503 while
@@ -27,15 +35,28 @@ it('drains in-flight requests on SIGTERM and exits 0', async () => {
   const outcomes = results.map((r) => (r.status === 'rejected' ? 'refused' : r.value.status === 200 ? 'written' : String(r.value.status)));
   expect(outcomes.filter((o) => !['written', 'refused', '503'].includes(o))).toEqual([]);
   expect(outcomes).toContain('written');
-  const { Client } = await import('pg');
-  const client = new Client({ connectionString: database.url });
-  await client.connect();
   const { rows } = await client.query(`SELECT count(*)::int AS n FROM secret`);
   await client.end();
   expect(rows[0].n).toBe(outcomes.filter((o) => o === 'written').length);
   expect(server.output()).toContain('draining in-flight requests');
   expect(server.output()).toContain('"msg":"stopped"');
 });
+
+/** Backends of other sessions waiting for a lock (the server's writes behind the test's LOCK TABLE). */
+async function waitingOnLock(client: { query(sql: string): Promise<{ rows: Array<{ n: number }> }> }): Promise<number> {
+  const { rows } = await client.query(
+    `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
+  );
+  return rows[0].n;
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
 
 it('exits with a clear message on bad settings', async () => {
   const attempt = startServerProcess({ DATABASE_URL: database.url, PORT: '99999' }, 99999);
