@@ -54,14 +54,39 @@ export interface Container {
   /** Delivers webhooks from the change feed (started by the server, never by the CLI). */
   readonly webhookWorker: WebhookWorker;
   readonly schema: GraphQLSchema;
+  /** Settles once today's audit partition is made sure of (never rejects): nothing may be audited before. */
+  readonly ready: Promise<void>;
   close(): Promise<void>;
+}
+
+export interface ContainerOptions extends OpenOptions {
+  /**
+   * Return without waiting for `ready`: main.ts builds the HTTP server while
+   * the database makes today's audit partition (a fresh embedded cluster's
+   * first DDL, ~0.2 s), and runs its audited start-up tasks and listens
+   * only after.
+   */
+  readonly deferReady?: boolean;
 }
 
 /**
  * The composition root: providers → database → services → resolvers →
  * schema. It only wires; start-up tasks (tokens, timers) live in startup.ts.
  */
-export async function createContainer(config: Config, logger: Logger, options: OpenOptions = {}): Promise<Container> {
+export async function createContainer(config: Config, logger: Logger, options: ContainerOptions = {}): Promise<Container> {
+  /*
+   * The schema first: it takes no connection (type-graphql asks for a
+   * resolver instance only when a field resolves, by then wired below), so
+   * its build (~0.1 s) overlaps the embedded database still starting.
+   */
+  const resolverInstances = new Map<unknown, unknown>();
+  const schema = buildAppSchema({
+    get: (resolverClass) => {
+      const instance = resolverInstances.get(resolverClass);
+      if (!instance) throw new Error(`resolver ${(resolverClass as { name?: string }).name} is not wired`);
+      return instance;
+    },
+  });
   const registry = await createCipherProviderRegistry(config, logger);
   let database: Database;
   try {
@@ -91,26 +116,18 @@ export async function createContainer(config: Config, logger: Logger, options: O
     config.limits,
   );
 
-  const resolverInstances = new Map<unknown, unknown>([
-    [EnvironmentResolver, new EnvironmentResolver(environments)],
-    [SpaceResolver, new SpaceResolver(spaces)],
-    [SecretResolver, new SecretResolver(secrets)],
-    [EffectiveSecretResolver, new EffectiveSecretResolver(secrets)],
-    [SecretVersionResolver, new SecretVersionResolver(secrets)],
-    [TokenResolver, new TokenResolver(tokens)],
-    [AuditResolver, new AuditResolver(audit)],
-    [WebhookResolver, new WebhookResolver(webhooks)],
-    [SecretEventResolver, new SecretEventResolver()],
-  ]);
-  const schema = buildAppSchema({
-    get: (resolverClass) => {
-      const instance = resolverInstances.get(resolverClass);
-      if (!instance) throw new Error(`resolver ${(resolverClass as { name?: string }).name} is not wired`);
-      return instance;
-    },
-  });
+  resolverInstances.set(EnvironmentResolver, new EnvironmentResolver(environments));
+  resolverInstances.set(SpaceResolver, new SpaceResolver(spaces));
+  resolverInstances.set(SecretResolver, new SecretResolver(secrets));
+  resolverInstances.set(EffectiveSecretResolver, new EffectiveSecretResolver(secrets));
+  resolverInstances.set(SecretVersionResolver, new SecretVersionResolver(secrets));
+  resolverInstances.set(TokenResolver, new TokenResolver(tokens));
+  resolverInstances.set(AuditResolver, new AuditResolver(audit));
+  resolverInstances.set(WebhookResolver, new WebhookResolver(webhooks));
+  resolverInstances.set(SecretEventResolver, new SecretEventResolver());
 
-  await auditRetention.ensureToday(AccessPolicy.system, logger); // before anything is audited
+  const ready = auditRetention.ensureToday(AccessPolicy.system, logger); // before anything is audited
+  if (!options.deferReady) await ready;
 
   return {
     config,
@@ -130,7 +147,9 @@ export async function createContainer(config: Config, logger: Logger, options: O
     events,
     webhookWorker,
     schema,
+    ready,
     async close() {
+      await ready;
       await webhookWorker.stop();
       await events.stop();
       await database.close();

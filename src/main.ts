@@ -32,9 +32,9 @@ async function main(): Promise<void> {
     import('./server'),
     import('./startup'),
   ]);
-  const container = await createContainer(config, logger, { embedded });
-  await runStartupTasks(container);
-  const app = await buildServer(container);
+  const container = await createContainer(config, logger, { embedded, deferReady: true });
+  /* The server is built while the database makes sure of today's audit partition; what is audited waits for it. */
+  const [app] = await Promise.all([buildServer(container), container.ready.then(() => runStartupTasks(container))]);
   await app.listen({ port: config.port, host: config.host });
   const auditTimers = startAuditTimers(container);
   const secretPurge = startSecretPurge(container);

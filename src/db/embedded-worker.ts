@@ -3,11 +3,14 @@ import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 
+import { seedFromTemplate } from './embedded-template';
+
 /*
  * The embedded database's own thread (src/db/embedded.ts starts it):
  * PGlite runs PostgreSQL as WebAssembly on the thread that calls it, so
- * here its start (a second or two) overlaps the server loading its code,
- * and its queries run beside the event loop rather than on it.
+ * here its start (a new cluster's copy from the template, then PGlite's
+ * own, each a few hundred ms) overlaps the server loading its code, and
+ * its queries run beside the event loop rather than on it.
  */
 
 export interface EmbeddedWorkerData {
@@ -29,8 +32,9 @@ export type EmbeddedWorkerMessage = { readonly type: 'ready' } | { readonly type
  */
 const START_PARAMS = [...PGlite.defaultStartParams, '-c', 'shared_buffers=32MB'];
 
-/** Opens the cluster and serves it on the socket; returns its stop. */
+/** Opens the cluster (a new one copied from the build's template) and serves it on the socket; returns its stop. */
 export async function serveEmbedded(pgdata: string, socketPath: string, maxConnections: number): Promise<() => Promise<void>> {
+  seedFromTemplate(pgdata);
   /*
    * Measured, not understood: PGlite's start runs about half a second
    * without yielding, and when no timer was pending meanwhile, this

@@ -108,18 +108,20 @@ function queryCluster(pgdata: string, statements: string[]): Record<string, unkn
   return JSON.parse(String(output));
 }
 
-it('the build leaves the embedded template migrated, with no partitions dated by the build and no rows', () => {
+it('the build leaves the embedded template migrated, without template0, with no partitions dated by the build and no rows', () => {
   const template = path.join(__dirname, '..', '..', 'dist', 'embedded-template');
   expect(readFileSync(path.join(template, 'schema'), 'utf8').trim()).toBe(migrations.at(-1)!.name);
   const copy = mkdtempSync(path.join(os.tmpdir(), 'ss-template-'));
   try {
     cpSync(path.join(template, 'pgdata'), path.join(copy, 'pgdata'), { recursive: true }); // opening a cluster writes to it
-    const [executed, partitions, ...counts] = queryCluster(path.join(copy, 'pgdata'), [
+    const [executed, databases, partitions, ...counts] = queryCluster(path.join(copy, 'pgdata'), [
       'SELECT count(*)::int AS n FROM migrations',
+      'SELECT datname FROM pg_database ORDER BY datname',
       `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_event'::regclass`,
       ...['api_token', 'environment', 'secret', 'audit_event'].map((table) => `SELECT count(*)::int AS n FROM ${table}`),
     ]);
     expect(executed).toEqual([{ n: migrations.length }]);
+    expect(databases).toEqual([{ datname: 'postgres' }, { datname: 'template1' }]); // template0 left out: fewer files to copy
     expect(partitions).toEqual([{ name: 'audit_event_default' }]);
     expect(counts).toEqual(Array(4).fill([{ n: 0 }]));
   } finally {
