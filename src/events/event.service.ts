@@ -22,6 +22,8 @@ export interface SubscribeCommand {
 export interface SubscribeOptions {
   /** The consumer fell more than maxQueue events behind: the transport drops its connection. */
   readonly onOverflow: () => void;
+  /** A live event had to wait (the consumer was busy or its socket full): the transport checks what it holds unsent. */
+  readonly onQueued?: () => void;
 }
 
 export interface EventLimits {
@@ -81,6 +83,7 @@ export class EventService {
       maxQueue: this.limits.maxQueue,
       replay: after ? (from) => this.replayPage(viewpoint, from) : undefined,
       onOverflow: options.onOverflow,
+      onQueued: options.onQueued,
       onClose: () => {
         remove();
         const n = (this.perToken.get(tokenKey) ?? 1) - 1;

@@ -28,6 +28,8 @@ export interface LiveSubscriptionOptions {
   readonly replay?: (after: FeedPosition) => Promise<ReplayPage>;
   /** Called once when the consumer falls too far behind; the transport drops the connection. */
   readonly onOverflow: () => void;
+  /** Called when a live event is queued rather than handed to the consumer at once. */
+  readonly onQueued?: () => void;
   /** Called once when the subscription ends, however it ends. */
   readonly onClose: () => void;
 }
@@ -178,6 +180,8 @@ export class LiveSubscription implements AsyncIterableIterator<SecretEvent> {
       this.queue.push(item.event);
       if (pulled) this.pulled += 1;
       else if (this.queue.length - this.pulled > this.options.maxQueue) return this.overflow();
+      else this.options.onQueued?.();
+      if (this.closed) return;
     }
     this.settle();
   }

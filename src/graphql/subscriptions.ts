@@ -150,7 +150,10 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
       }
       const live: LiveOperations = {
         secretEvents: (access, args) =>
-          events.service.subscribe(access, args, { onOverflow: () => socket.close(TRY_AGAIN_LATER, 'slow consumer: events were not read fast enough') }),
+          events.service.subscribe(access, args, {
+            onOverflow: () => socket.close(TRY_AGAIN_LATER, 'slow consumer: events were not read fast enough'),
+            onQueued: () => void withinUnsentBound(socket, ctx.extra.request),
+          }),
       };
       /* An errorless event's answer arrives serialised once for all its subscribers (graphql/shared-subscribe.ts): framed here as graphql-ws would. */
       const start = Buffer.from(`{"id":${JSON.stringify(id)},`);
@@ -220,9 +223,9 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
    * all go in that turn. Once the socket holds more than its high-water
    * mark, sends wait for it to drain, so a consumer that stops reading
    * leaves its events queued in its subscription (bounded by
-   * EVENTS_MAX_QUEUE); what the socket holds unsent at the start of a turn
-   * is bounded by EVENTS_MAX_BUFFERED_BYTES. A write error closes the
-   * socket ('error' above).
+   * EVENTS_MAX_QUEUE); what the socket holds unsent from earlier turns is
+   * bounded by EVENTS_MAX_BUFFERED_BYTES (withinUnsentBound). A write error
+   * closes the socket ('error' above).
    */
   const corked = new WeakSet<IncomingMessage['socket']>();
   const drained = new WeakMap<IncomingMessage['socket'], Promise<void>>();
@@ -259,10 +262,7 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
     if (socket.readyState !== socket.OPEN) return;
     const tcp = request.socket; // the upgraded connection, ws's own
     if (!corked.has(tcp)) {
-      if (socket.bufferedAmount > config.events.maxBufferedBytes) {
-        socket.close(TRY_AGAIN_LATER, 'slow consumer: too much unsent data');
-        return;
-      }
+      if (!withinUnsentBound(socket, request)) return;
       corked.add(tcp);
       tcp.cork();
       setImmediate(() => {
@@ -271,6 +271,22 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
       });
     }
     return tcp;
+  }
+
+  /*
+   * What the connection holds unsent from earlier turns (this turn's corked
+   * frames do not count) against EVENTS_MAX_BUFFERED_BYTES: past it the
+   * consumer is closed. Checked as a turn begins and whenever an event has
+   * to wait in a subscription: a consumer that stopped reading makes every
+   * subscription wait for the drain, so no turn begins, but events keep
+   * being queued.
+   */
+  function withinUnsentBound(socket: WebSocket, request: IncomingMessage): boolean {
+    if (socket.readyState !== socket.OPEN) return false;
+    if (corked.has(request.socket)) return true; // checked when this turn began
+    if (socket.bufferedAmount <= config.events.maxBufferedBytes) return true;
+    socket.close(TRY_AGAIN_LATER, 'slow consumer: too much unsent data');
+    return false;
   }
 
   function drainOf(tcp: IncomingMessage['socket']): Promise<void> | undefined {
