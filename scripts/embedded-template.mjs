@@ -28,12 +28,15 @@ const { version } = JSON.parse(readFileSync(path.join(root, 'node_modules', '@el
 require('reflect-metadata'); // before the entities' decorators run
 const { createDataSource } = require(path.join(root, 'dist', 'src', 'db', 'database.js'));
 const { migrations } = require(path.join(root, 'dist', 'src', 'migrations', 'index.js'));
-const schema = migrations.at(-1).name;
-/* What this script leaves besides the migrations; a template of another layout is made again. */
-const LAYOUT = 'no-template0';
+/*
+ * What a template is made of, each in a file beside its cluster: another
+ * PGlite, newer migrations or another layout (what this script leaves out)
+ * make it again.
+ */
+const stamps = { 'pglite-version': version, schema: migrations.at(-1).name, layout: 'no-template0' };
 
 const read = (file) => (existsSync(file) ? readFileSync(file, 'utf8').trim() : undefined);
-if (existsSync(path.join(target, 'pgdata', 'PG_VERSION')) && read(path.join(target, 'pglite-version')) === version && read(path.join(target, 'schema')) === schema && read(path.join(target, 'layout')) === LAYOUT) {
+if (existsSync(path.join(target, 'pgdata', 'PG_VERSION')) && Object.entries(stamps).every(([file, value]) => read(path.join(target, file)) === value)) {
   process.exit(0);
 }
 
@@ -46,9 +49,7 @@ try {
   } finally {
     await db.close();
   }
-  writeFileSync(path.join(work, 'pglite-version'), `${version}\n`);
-  writeFileSync(path.join(work, 'schema'), `${schema}\n`);
-  writeFileSync(path.join(work, 'layout'), `${LAYOUT}\n`);
+  for (const [file, value] of Object.entries(stamps)) writeFileSync(path.join(work, file), `${value}\n`);
   rmSync(target, { recursive: true, force: true });
   renameSync(work, target);
 } catch (error) {

@@ -181,7 +181,6 @@ export class LiveSubscription implements AsyncIterableIterator<SecretEvent> {
       if (pulled) this.pulled += 1;
       else if (this.queue.length - this.pulled > this.options.maxQueue) return this.overflow();
       else this.options.onQueued?.();
-      if (this.closed) return;
     }
     this.settle();
   }

@@ -259,10 +259,9 @@ export function registerSubscriptions(app: FastifyInstance, deps: Deps): void {
 
   /** The connection's socket, corked for this turn, or undefined when nothing may be sent on it. */
   function writable(socket: WebSocket, request: IncomingMessage): IncomingMessage['socket'] | undefined {
-    if (socket.readyState !== socket.OPEN) return;
+    if (!withinUnsentBound(socket, request)) return;
     const tcp = request.socket; // the upgraded connection, ws's own
     if (!corked.has(tcp)) {
-      if (!withinUnsentBound(socket, request)) return;
       corked.add(tcp);
       tcp.cork();
       setImmediate(() => {

@@ -6,6 +6,7 @@ import { SINK_COLUMNS } from '../../src/modules/audit/audit-sink';
 import { ADMIN_TOKEN, startTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createEnvironment, createSpace, dataOf, UPSERT, upsertSecret } from '../support/operations';
+import { until } from '../support/until';
 
 /*
  * AUDIT_SINK=file:<path>: one JSON line per committed audit_event row, the
@@ -32,14 +33,6 @@ function sinkLines(sinkDir: string, file: string): Record<string, unknown>[] {
     .flatMap((f) => readFileSync(path.join(sinkDir, f), 'utf8').split('\n'))
     .filter(Boolean)
     .map((line) => JSON.parse(line));
-}
-
-async function until(check: () => boolean, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting for the sink');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 const tableRows = async (app: TestApp, where = 'true') =>
@@ -70,7 +63,7 @@ it('streams every committed row, in commit order, with the fields of the table a
     await app.gql(`mutation($id: ID!) { deleteSecret(id: $id) }`, { id: written.id });
 
     const rows = await tableRows(app);
-    await until(() => sinkLines(sinkDir, 'audit.jsonl').length >= rows.length);
+    await until('the sink has every row', () => sinkLines(sinkDir, 'audit.jsonl').length >= rows.length, 10_000);
     const lines = sinkLines(sinkDir, 'audit.jsonl');
     expect(readdirSync(sinkDir).length).toBeGreaterThan(1); // it rotated
     // requests ran one after another, so commit order is seq order
@@ -102,7 +95,7 @@ it('with AUDIT_READS=coalesce, streams each rolled-up window once, with its coun
     await app.container.audit.coalescer!.rollup();
     const rows = await tableRows(app, `action = 'SECRET_READ' AND environment_id = '${env}'`);
     expect(rows.reduce((n: number, r: { count: number }) => n + r.count, 0)).toBe(4);
-    await until(() => sinkLines(sinkDir, 'audit.jsonl').some((l) => l.action === 'SECRET_READ'));
+    await until('the sink has the read', () => sinkLines(sinkDir, 'audit.jsonl').some((l) => l.action === 'SECRET_READ'), 10_000);
     expect(sinkLines(sinkDir, 'audit.jsonl').filter((l) => l.action === 'SECRET_READ')).toEqual(rows);
   } finally {
     await app.close();

@@ -1,6 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { TEST_MASTER_KEYS } from '../support/app';
 import { freePort, gqlAt, startServerProcess } from '../support/server-process';
+import { until } from '../support/until';
 
 /* main.ts as operators run it: settings errors, readiness, graceful SIGTERM. */
 
@@ -24,9 +25,9 @@ it('drains in-flight requests on SIGTERM and exits 0', async () => {
       i: { environmentId: env, name: `N${i}`, value: 'x'.repeat(60_000) },
     }),
   );
-  await waitFor(async () => (await waitingOnLock(client)) >= 1);
+  await until('a write waits on the lock', async () => (await waitingOnLock(client)) >= 1, 10_000);
   const exit = server.stop('SIGTERM');
-  await waitFor(async () => server.output().includes('draining in-flight requests'));
+  await until('the server drains', () => server.output().includes('draining in-flight requests'), 10_000);
   await client.query('COMMIT');
   const results = await Promise.allSettled(inFlight);
   expect({ exit: await exit, output: server.output().slice(-3000) }).toEqual({ exit: 0, output: expect.any(String) });
@@ -48,14 +49,6 @@ async function waitingOnLock(client: { query(sql: string): Promise<{ rows: Array
     `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()`,
   );
   return rows[0].n;
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 it('exits with a clear message on bad settings', async () => {

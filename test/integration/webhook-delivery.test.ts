@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { deliverOnce, type DeliveryAttempt } from '../../src/events/webhooks/deliver';
 import { webhookHeaders } from '../../src/events/webhooks/headers';
 import type { HostLookup } from '../../src/modules/webhook/url-guard';
+import { until } from '../support/until';
 
 /*
  * deliverOnce against real receivers on 127.0.0.1. Every host name is
@@ -196,7 +197,7 @@ describe('deliverOnce', () => {
     expect(silent.received).toHaveLength(1);
     expect(elapsed).toBeGreaterThanOrEqual(290);
     expect(elapsed).toBeLessThan(5_000); // the bound, far from the 300 ms asked for; not a speed check
-    await waitFor(() => silent.closedSockets.length === 1);
+    await until('the silent receiver saw its socket closed', () => silent.closedSockets.length === 1, 5_000);
   });
 
   it('counts DNS inside the timeout: a lookup that never answers times out too', async () => {
@@ -213,7 +214,7 @@ describe('deliverOnce', () => {
     });
     const result = await deliverOnce(attempt(`http://hooks.example.test:${trickle.port}/`, { timeoutMs: 1_000 }));
     expect(result).toEqual({ ok: true, status: 200 });
-    await waitFor(() => trickle.closedSockets.length === 1);
+    await until('the trickle receiver saw its socket closed', () => trickle.closedSockets.length === 1, 5_000);
   });
 
   it(
@@ -232,7 +233,7 @@ describe('deliverOnce', () => {
       /* A timeout far beyond the test's own: only the byte cap can end this attempt in time. */
       const result = await deliverOnce(attempt(`http://hooks.example.test:${firehose.port}/`, { timeoutMs: 600_000 }));
       expect(result).toEqual({ ok: true, status: 200 });
-      await waitFor(() => firehose.closedSockets.length === 1);
+      await until('the firehose receiver saw its socket closed', () => firehose.closedSockets.length === 1, 5_000);
       expect(written).toBeLessThan(64 * 1024 * 1024);
     },
     20_000,
@@ -296,10 +297,3 @@ describe('deliverOnce', () => {
   });
 });
 
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}

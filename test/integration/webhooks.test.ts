@@ -7,6 +7,7 @@ import { TEST_MASTER_KEYS, startTestApp, type TestApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createEnvironment, createSpace, dataOf, upsertSecret } from '../support/operations';
 import { freePort, gqlAt, startServerProcess } from '../support/server-process';
+import { until } from '../support/until';
 
 /*
  * DESIGN §13 end to end: webhooks created over GraphQL, changes written over
@@ -71,16 +72,6 @@ async function startReceiver(): Promise<Receiver> {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, check: () => T | undefined | false | Promise<T | undefined | false>, withinMs = 15_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = await check();
-    if (value) return value;
-    if (Date.now() - started > withinMs) throw new Error(`${what}: still not so after ${withinMs} ms`);
-    await sleep(25);
-  }
-}
 
 const FAST = {
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
