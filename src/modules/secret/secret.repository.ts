@@ -116,9 +116,13 @@ export async function findPlacement(
   return rows[0];
 }
 
-/** The placement's row beside each candidate row of it (`filter` narrows them, e.g. to one name). */
-const placedSelect = (filter: string, actor: string) => `WITH ${PLACEMENT_CTE}
-  SELECT p.environment_id AS placement_environment_id, p.space_id AS placement_space_id,
+/**
+ * The placement's row beside each candidate row of it. `filter` narrows the
+ * rows (e.g. to one name); `actor` is the view's actor; `placement` the CTE
+ * that names the placements, so the same select serves one read and a batch.
+ */
+const placedSelect = (filter: string, actor: string, placement = `WITH ${PLACEMENT_CTE}`, extra = '') => `${placement}
+  SELECT ${extra}p.environment_id AS placement_environment_id, p.space_id AS placement_space_id,
          p.current_key_version AS placement_key_version, x.*
     FROM placement p
     LEFT JOIN LATERAL (
@@ -131,6 +135,24 @@ const placedSelect = (filter: string, actor: string) => `WITH ${PLACEMENT_CTE}
 export const FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL = placedSelect(`name_digest = $3 AND`, '$4');
 /** $1 environment id, $2 space id, $3 actor id: an effective list, in one statement. */
 export const FIND_PLACEMENT_AND_SECRETS_SQL = placedSelect('', '$3');
+/**
+ * Many listener reads in one statement: $1 environment ids, $2 space ids, $3
+ * name digests, $4 actor ids; element i of each is read i + 1 (`ask`), and
+ * is resolved as FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL resolves it alone.
+ */
+export const FIND_PLACEMENTS_AND_SECRETS_BY_NAMES_SQL = placedSelect(
+  'name_digest = p.name_digest AND',
+  'p.actor_id',
+  `WITH ask AS (
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::bytea[], $4::text[]) WITH ORDINALITY AS a(environment_id, space_id, name_digest, actor_id, n)),
+placement AS (
+  SELECT a.n, a.name_digest, a.actor_id, s.environment_id, s.id AS space_id, e.current_key_version
+    FROM ask a JOIN space s ON s.id = a.space_id JOIN environment e ON e.id = s.environment_id
+  UNION ALL
+  SELECT a.n, a.name_digest, a.actor_id, e.id, NULL::uuid, e.current_key_version
+    FROM ask a JOIN environment e ON a.space_id IS NULL AND e.id = a.environment_id)`,
+  'p.n AS ask, ',
+);
 
 type PlacedSecretRow = SecretRow & { placement_environment_id: string; placement_space_id: string | null; placement_key_version: number };
 
@@ -147,22 +169,53 @@ function splitPlacementRows(rows: PlacedSecretRow[]): { placement: PlacementRow 
   };
 }
 
+/** One name as a view sees it: a placement (environment, space or both, as given) and an optional actor. */
+export interface NameRead {
+  readonly environmentId: string | null;
+  readonly spaceId: string | null;
+  readonly name: string;
+  readonly actorId: string | null;
+}
+
+/** A placement row (undefined when the ids matched nothing) and the candidate rows found in it. */
+export interface PlacedSecrets {
+  readonly placement: PlacementRow | undefined;
+  readonly secrets: Secret[];
+}
+
+/* Digests can collide: a candidate is one whose name is the name asked for. */
+function placedByName(rows: PlacedSecretRow[], name: string): PlacedSecrets {
+  const { placement, secrets } = splitPlacementRows(rows);
+  return { placement, secrets: secrets.filter((s) => s.name === name) };
+}
+
 /**
  * A placement (a space with its environment, or an environment alone) and
  * the candidate rows of one name in it — environment-level and space-level,
  * shared and the actor's own — in one statement. `placement` is undefined
  * when the ids match nothing.
  */
-export async function findPlacementAndSecretsByName(
-  db: Queryable,
-  environmentId: string | null,
-  spaceId: string | null,
-  name: string,
-  actorId: string | null,
-): Promise<{ placement: PlacementRow | undefined; secrets: Secret[] }> {
-  const rows: PlacedSecretRow[] = await db.query(FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, [environmentId, spaceId, nameDigest(name), actorId]);
-  const { placement, secrets } = splitPlacementRows(rows);
-  return { placement, secrets: secrets.filter((s) => s.name === name) };
+export async function findPlacementAndSecretsByName(db: Queryable, read: NameRead): Promise<PlacedSecrets> {
+  const rows: PlacedSecretRow[] = await db.query(FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, [
+    read.environmentId,
+    read.spaceId,
+    nameDigest(read.name),
+    read.actorId,
+  ]);
+  return placedByName(rows, read.name);
+}
+
+/** What findPlacementAndSecretsByName finds for each read, for all of them in one statement. */
+export async function findPlacementsAndSecretsByNames(db: Queryable, reads: readonly NameRead[]): Promise<PlacedSecrets[]> {
+  const rows: (PlacedSecretRow & { ask: string })[] = await db.query(FIND_PLACEMENTS_AND_SECRETS_BY_NAMES_SQL, [
+    reads.map((r) => r.environmentId),
+    reads.map((r) => r.spaceId),
+    reads.map((r) => nameDigest(r.name)),
+    reads.map((r) => r.actorId),
+  ]);
+  const asked = reads.map((): PlacedSecretRow[] => []);
+  for (const row of rows) asked[Number(row.ask) - 1].push(row);
+  return asked.map((placed, i) => placedByName(placed, reads[i].name));
 }
 
 /**

@@ -28,13 +28,13 @@ import {
   secretValueSchema,
   versionSchema,
 } from '../validation';
+import { batchedNameReads } from './name-reads';
 import { resolveEffectiveSecrets, resolveSecret, shadowedBy, type ResolvedSecret } from './resolution';
 import {
   destroySecretById,
   findDeletedSecrets,
   findPlacement,
   findPlacementAndSecrets,
-  findPlacementAndSecretsByName,
   findSecretById,
   findVersion,
   insertSecret,
@@ -134,6 +134,9 @@ interface NewVersion {
 }
 
 export class SecretService {
+  /** A listener's read of one name, batched with other requests' under load (name-reads.ts). */
+  private readonly nameReads: ReturnType<typeof batchedNameReads>;
+
   constructor(
     private readonly db: DataSource,
     private readonly keyring: Pick<EnvironmentKeyring, 'key' | 'open' | 'openCached'>,
@@ -141,7 +144,9 @@ export class SecretService {
     /** Prepared statements for the reads and the write transaction (db/statements.ts). */
     private readonly prepared: PreparedQueries,
     private readonly options: SecretServiceOptions = { versionsKept: 20, deletedRetentionDays: 30 },
-  ) {}
+  ) {
+    this.nameReads = batchedNameReads(prepared);
+  }
 
   /**
    * One name, as `secret(name, environmentId, spaceId, actorId)` asks, the
@@ -149,8 +154,8 @@ export class SecretService {
    * environment; a space outside the given environment is BAD_USER_INPUT;
    * unknown ids are NOT_FOUND; a listener's binding applies. Then the first
    * candidate of (S, A), (E, A), (S), (E) wins (resolution.ts). One statement
-   * fetches the placement and the candidate rows: this is the listener's hot
-   * path. With `version`, the value is the supplying secret's at that
+   * fetches the placement and the candidate rows, shared with concurrent
+   * requests' reads under load: this is the listener's hot path. With `version`, the value is the supplying secret's at that
    * retained version (one more statement).
    */
   async resolve(caller: AccessPolicy, name: unknown, args: ViewArgs & { version?: unknown }): Promise<ResolvedSecret> {
@@ -159,13 +164,12 @@ export class SecretService {
     const actorId = actorOf(args);
     const pinned = checkOptional(versionSchema, 'version', args.version);
     const request = placementRequest(args, caller);
-    const { placement, secrets } = await findPlacementAndSecretsByName(
-      this.prepared,
-      request.environmentId ?? null,
-      request.spaceId ?? null,
-      checkedName,
+    const { placement, secrets } = await this.nameReads({
+      environmentId: request.environmentId ?? null,
+      spaceId: request.spaceId ?? null,
+      name: checkedName,
       actorId,
-    );
+    });
     checkPlacement(request, placement);
     const resolved = resolveSecret(checkedName, secrets, actorId);
     if (!resolved) throw new SecretNotFoundError(checkedName);
