@@ -1,7 +1,7 @@
 import { ForbiddenError, RateLimitedError } from '../../errors';
 import { AccessPolicy } from '../access/access-policy';
 import type { AuditService } from '../audit/audit.service';
-import type { Loaders } from '../loaders';
+import { lazyLoaders, type Loaders } from '../loaders';
 import type { TokenService } from '../token/token.service';
 import type { Credentials, RequestContext, RequestLimits, SessionCookie } from './request-context';
 import { ValueReads } from './value-reads';
@@ -55,7 +55,12 @@ export class RequestContexts {
     if (running >= this.limits.maxConcurrentPerToken) throw new RateLimitedError(this.limits.maxConcurrentPerToken);
     this.inFlight.set(key, running + 1);
     const access = new AccessPolicy(principal);
-    const context: RequestContext = { access, loaders: this.deps.loaders(access), reads: new ValueReads(principal, this.limits.maxValuesPerRequest), session };
+    const context: RequestContext = {
+      access,
+      loaders: lazyLoaders(() => this.deps.loaders(access)),
+      reads: new ValueReads(principal, this.limits.maxValuesPerRequest),
+      session,
+    };
     this.answering.set(context, performance.now());
     return context;
   }
