@@ -82,7 +82,7 @@ it('the batch statement finds, for every read, what the read finds alone', async
 });
 
 const READ = `query($n: String!, $s: ID, $a: String) {
-  secret(name: $n, spaceId: $s, actorId: $a) { value source actorId secret { id version spaceId: scope } }
+  secret(name: $n, spaceId: $s, actorId: $a) { value source actorId secret { id version scope } }
 }`;
 
 it('concurrent GraphQL reads answer as the same reads one at a time, sharing statements', async () => {

@@ -154,21 +154,6 @@ placement AS (
   'p.n AS ask, ',
 );
 
-type PlacedSecretRow = SecretRow & { placement_environment_id: string; placement_space_id: string | null; placement_key_version: number };
-
-function splitPlacementRows(rows: PlacedSecretRow[]): { placement: PlacementRow | undefined; secrets: Secret[] } {
-  const first = rows[0];
-  if (!first) return { placement: undefined, secrets: [] };
-  return {
-    placement: {
-      environment_id: first.placement_environment_id,
-      space_id: first.placement_space_id,
-      current_key_version: first.placement_key_version,
-    },
-    secrets: rows.filter((r) => r.id !== null).map(hydrate),
-  };
-}
-
 /** One name as a view sees it: a placement (environment, space or both, as given) and an optional actor. */
 export interface NameRead {
   readonly environmentId: string | null;
@@ -181,6 +166,21 @@ export interface NameRead {
 export interface PlacedSecrets {
   readonly placement: PlacementRow | undefined;
   readonly secrets: Secret[];
+}
+
+type PlacedSecretRow = SecretRow & { placement_environment_id: string; placement_space_id: string | null; placement_key_version: number };
+
+function splitPlacementRows(rows: PlacedSecretRow[]): PlacedSecrets {
+  const first = rows[0];
+  if (!first) return { placement: undefined, secrets: [] };
+  return {
+    placement: {
+      environment_id: first.placement_environment_id,
+      space_id: first.placement_space_id,
+      current_key_version: first.placement_key_version,
+    },
+    secrets: rows.filter((r) => r.id !== null).map(hydrate),
+  };
 }
 
 /* Digests can collide: a candidate is one whose name is the name asked for. */
@@ -229,7 +229,7 @@ export async function findPlacementAndSecrets(
   environmentId: string | null,
   spaceId: string | null,
   actorId: string | null,
-): Promise<{ placement: PlacementRow | undefined; secrets: Secret[] }> {
+): Promise<PlacedSecrets> {
   const rows: PlacedSecretRow[] = await db.query(FIND_PLACEMENT_AND_SECRETS_SQL, [environmentId, spaceId, actorId]);
   return splitPlacementRows(rows);
 }

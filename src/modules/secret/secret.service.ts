@@ -155,8 +155,9 @@ export class SecretService {
    * unknown ids are NOT_FOUND; a listener's binding applies. Then the first
    * candidate of (S, A), (E, A), (S), (E) wins (resolution.ts). One statement
    * fetches the placement and the candidate rows, shared with concurrent
-   * requests' reads under load: this is the listener's hot path. With `version`, the value is the supplying secret's at that
-   * retained version (one more statement).
+   * requests' reads under load: this is the listener's hot path. With
+   * `version`, the value is the supplying secret's at that retained version
+   * (one more statement).
    */
   async resolve(caller: AccessPolicy, name: unknown, args: ViewArgs & { version?: unknown }): Promise<ResolvedSecret> {
     caller.assert(Capability.READ);
