@@ -126,6 +126,7 @@ const schema = z
     MAX_REQUESTS_PER_TOKEN: positiveInt(64),
     ENVIRONMENT_KEY_CACHE_TTL_MS: positiveInt(5 * 60 * 1000),
     ENVIRONMENT_KEY_CACHE_MAX: positiveInt(10_000),
+    DATA_KEY_CACHE_MAX: z.preprocess(blankToUndefined, z.coerce.number().int().min(0).max(1_000_000).default(20_000)),
     DB_POOL_SIZE: positiveInt(10),
     DB_PREPARED_STATEMENTS: booleanFlag,
     MAX_BODY_BYTES: positiveInt(1024 * 1024),
@@ -335,7 +336,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     cipherProvider: e.CIPHER_PROVIDER,
     local: { masterKeys: e.LOCAL_MASTER_KEYS, masterKeyFile: e.LOCAL_MASTER_KEY_FILE },
     gcpKms: { keyName: e.GCP_KMS_KEY_NAME, endpoint: e.GCP_KMS_ENDPOINT, attemptTimeoutMs: e.GCP_KMS_TIMEOUT_MS },
-    environmentKeyCache: { ttlMs: e.ENVIRONMENT_KEY_CACHE_TTL_MS, max: e.ENVIRONMENT_KEY_CACHE_MAX },
+    environmentKeyCache: {
+      ttlMs: e.ENVIRONMENT_KEY_CACHE_TTL_MS,
+      max: e.ENVIRONMENT_KEY_CACHE_MAX,
+      dataKeysMax: e.DATA_KEY_CACHE_MAX,
+    },
     secrets: {
       versionsKept: e.SECRET_VERSIONS_KEPT,
       deletedRetentionDays: e.DELETED_SECRET_RETENTION_DAYS,

@@ -125,23 +125,37 @@ export function sealValue(value: string, owner: ValueOwner, envKey: Buffer, envK
   }
 }
 
-/** Decrypts a value; any mismatch of owner, key or bytes is DECRYPTION_FAILED, never a wrong value. */
-export function openValue(sealed: SealedValue, owner: ValueOwner, envKey: Buffer): string {
+/**
+ * A value's DEK, unwrapped and checked against its owner (secret and
+ * environment). The caller zeroes it after use, or hands it to a bounded
+ * cache that zeroes it on eviction (keyring.ts).
+ */
+export function unwrapValueKey(sealed: SealedValue, owner: Pick<ValueOwner, 'secretId' | 'environmentId'>, envKey: Buffer): Buffer {
+  return unwrapDek(sealed.wrappedDek, owner.secretId, owner.environmentId, envKey);
+}
+
+/** Decrypts a value under its unwrapped DEK; any mismatch of owner, key or bytes is DECRYPTION_FAILED. */
+export function openValueWithKey(sealed: SealedValue, owner: ValueOwner, dek: Buffer): string {
   const { ciphertext } = sealed;
   needs(ciphertext.length >= VALUE_HEADER_BYTES + IV_BYTES + TAG_BYTES, 'ciphertext is truncated');
   needs(ciphertext[0] === VALUE_FORMAT, 'ciphertext has an unknown format');
-  const dek = unwrapDek(sealed.wrappedDek, owner.secretId, owner.environmentId, envKey);
+  const header = ciphertext.subarray(0, VALUE_HEADER_BYTES);
+  const iv = ciphertext.subarray(VALUE_HEADER_BYTES, VALUE_HEADER_BYTES + IV_BYTES);
+  const body = ciphertext.subarray(VALUE_HEADER_BYTES + IV_BYTES, ciphertext.length - TAG_BYTES);
+  const tag = ciphertext.subarray(ciphertext.length - TAG_BYTES);
+  const plaintext = open(dek, iv, body, tag, valueAad(header, owner));
   try {
-    const header = ciphertext.subarray(0, VALUE_HEADER_BYTES);
-    const iv = ciphertext.subarray(VALUE_HEADER_BYTES, VALUE_HEADER_BYTES + IV_BYTES);
-    const body = ciphertext.subarray(VALUE_HEADER_BYTES + IV_BYTES, ciphertext.length - TAG_BYTES);
-    const tag = ciphertext.subarray(ciphertext.length - TAG_BYTES);
-    const plaintext = open(dek, iv, body, tag, valueAad(header, owner));
-    try {
-      return plaintext.toString('utf8');
-    } finally {
-      plaintext.fill(0);
-    }
+    return plaintext.toString('utf8');
+  } finally {
+    plaintext.fill(0);
+  }
+}
+
+/** Decrypts a value; any mismatch of owner, key or bytes is DECRYPTION_FAILED, never a wrong value. */
+export function openValue(sealed: SealedValue, owner: ValueOwner, envKey: Buffer): string {
+  const dek = unwrapValueKey(sealed, owner, envKey);
+  try {
+    return openValueWithKey(sealed, owner, dek);
   } finally {
     dek.fill(0);
   }

@@ -5,7 +5,9 @@ import {
   dekKeyVersion,
   generateKey,
   openValue,
+  openValueWithKey,
   unwrapEnvironmentKey,
+  unwrapValueKey,
   wrapEnvironmentKey,
   type SealedValue,
   type ValueOwner,
@@ -21,6 +23,8 @@ export interface EnvironmentKeyStore {
 export interface KeyringOptions {
   readonly ttlMs: number;
   readonly max: number;
+  /** How many unwrapped data keys to keep (0: none, every value read unwraps its DEK). */
+  readonly dataKeysMax?: number;
 }
 
 interface CacheContext {
@@ -32,9 +36,18 @@ interface CacheContext {
  * Unwrapped environment keys, cached with a bounded age and count. Concurrent
  * misses for the same key share one provider call (LRUCache.fetch), and a
  * failed unwrap is never cached.
+ *
+ * Beside them, the data keys (DEKs) of values read recently, so a value read
+ * again costs one AES-GCM open instead of two (a data-key cache, as the AWS
+ * Encryption SDK's caching materials manager keeps). A DEK is only ever used
+ * while its environment key is cached too (that key could unwrap it again
+ * at any moment, so keeping it exposes nothing more), it expires with the
+ * same age, it is keyed by the exact wrapped bytes and owner it was checked
+ * against, a failed unwrap is never cached, and an evicted DEK is zeroed.
  */
 export class EnvironmentKeyring {
   private readonly cache: LRUCache<string, Buffer, CacheContext>;
+  private readonly dataKeys?: LRUCache<string, Buffer>;
 
   constructor(
     readonly registry: CipherProviderRegistry,
@@ -57,6 +70,13 @@ export class EnvironmentKeyring {
         return unwrapEnvironmentKey(this.registry, blob, context.environmentId, context.version);
       },
     });
+    if (options.dataKeysMax) {
+      this.dataKeys = new LRUCache<string, Buffer>({
+        max: options.dataKeysMax,
+        ttl: options.ttlMs,
+        dispose: (dek) => dek.fill(0),
+      });
+    }
   }
 
   /** A fresh environment key wrapped by the active provider (one provider call). */
@@ -73,12 +93,19 @@ export class EnvironmentKeyring {
 
   forget(environmentId: string, version: number): void {
     this.cache.delete(cacheKey(environmentId, version));
+    this.forgetDataKeys(`${cacheKey(environmentId, version)}:`);
   }
 
   /** Every cached version of one environment's key: another instance rotated or re-wrapped it. */
   forgetEnvironment(environmentId: string): void {
     const prefix = `${environmentId}:`;
     for (const key of [...this.cache.keys()]) if (key.startsWith(prefix)) this.cache.delete(key);
+    this.forgetDataKeys(prefix);
+  }
+
+  private forgetDataKeys(prefix: string): void {
+    if (!this.dataKeys) return;
+    for (const key of [...this.dataKeys.keys()]) if (key.startsWith(prefix)) this.dataKeys.delete(key);
   }
 
   async key(environmentId: string, version: number): Promise<Buffer> {
@@ -91,8 +118,8 @@ export class EnvironmentKeyring {
   }
 
   async open(sealed: SealedValue, owner: ValueOwner): Promise<string> {
-    const key = await this.key(owner.environmentId, dekKeyVersion(sealed.wrappedDek));
-    return openValue(sealed, owner, key);
+    const version = dekKeyVersion(sealed.wrappedDek);
+    return this.openUnder(sealed, owner, await this.key(owner.environmentId, version), version);
   }
 
   /**
@@ -101,9 +128,29 @@ export class EnvironmentKeyring {
    * thousands of values free of a promise per value.
    */
   openCached(sealed: SealedValue, owner: ValueOwner): string | undefined {
-    const key = this.cache.get(cacheKey(owner.environmentId, dekKeyVersion(sealed.wrappedDek)));
-    return key && openValue(sealed, owner, key);
+    const version = dekKeyVersion(sealed.wrappedDek);
+    const key = this.cache.get(cacheKey(owner.environmentId, version));
+    return key && this.openUnder(sealed, owner, key, version);
+  }
+
+  private openUnder(sealed: SealedValue, owner: ValueOwner, envKey: Buffer, version: number): string {
+    if (!this.dataKeys) return openValue(sealed, owner, envKey);
+    const id = dataKeyId(owner, version, sealed.wrappedDek);
+    let dek = this.dataKeys.get(id);
+    if (!dek) {
+      const unwrapped = unwrapValueKey(sealed, owner, envKey);
+      /* Its own memory: a small Buffer is a slice of a shared pool slab, which a kept one would hold on to. */
+      dek = Buffer.alloc(unwrapped.length);
+      unwrapped.copy(dek);
+      unwrapped.fill(0);
+      this.dataKeys.set(id, dek);
+    }
+    return openValueWithKey(sealed, owner, dek);
   }
 }
 
 const cacheKey = (environmentId: string, version: number) => `${environmentId}:${version}`;
+
+/* Environment and key version first (forget() drops by that prefix), then what the DEK was checked against. */
+const dataKeyId = (owner: ValueOwner, version: number, wrappedDek: Buffer) =>
+  `${owner.environmentId}:${version}:${owner.secretId}:${wrappedDek.toString('latin1')}`;

@@ -33,7 +33,7 @@ describe('loadConfig', () => {
       cipherProvider: 'local',
       local: { masterKeys: undefined, masterKeyFile: undefined },
       gcpKms: { keyName: undefined, endpoint: undefined, attemptTimeoutMs: 5000 },
-      environmentKeyCache: { ttlMs: 5 * 60 * 1000, max: 10_000 },
+      environmentKeyCache: { ttlMs: 5 * 60 * 1000, max: 10_000, dataKeysMax: 20_000 },
       limits: { maxValuesPerRequest: 5_000, maxConcurrentPerToken: 64 },
       secrets: { versionsKept: 20, deletedRetentionDays: 30, purgeIntervalMs: 3_600_000 },
       webhooks: { timeoutMs: 5_000, retryBaseMs: 1_000, maxAttempts: 10, allowPrivateNetworks: false, pollMs: 1_000, concurrency: 4 },
@@ -138,6 +138,13 @@ describe('loadConfig', () => {
     expect(loadConfig({ DB_PREPARED_STATEMENTS: 'false' }).dbPreparedStatements).toBe(false);
     expect(loadConfig({ DB_PREPARED_STATEMENTS: '1' }).dbPreparedStatements).toBe(true);
     expect(configError({ DB_PREPARED_STATEMENTS: 'off' })).toContain('DB_PREPARED_STATEMENTS');
+  });
+
+  it('reads DATA_KEY_CACHE_MAX from 0 (no data-key cache) up, and refuses a negative or fractional count', () => {
+    expect(loadConfig({ DATA_KEY_CACHE_MAX: '0' }).environmentKeyCache.dataKeysMax).toBe(0);
+    expect(loadConfig({ DATA_KEY_CACHE_MAX: '500' }).environmentKeyCache.dataKeysMax).toBe(500);
+    expect(configError({ DATA_KEY_CACHE_MAX: '-1' })).toContain('DATA_KEY_CACHE_MAX');
+    expect(configError({ DATA_KEY_CACHE_MAX: '1.5' })).toContain('DATA_KEY_CACHE_MAX');
   });
 
   it('reads EVENTS_BATCH_MS from 0 (every wake reads) to 1000, and refuses beyond', () => {

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import * as envelope from '../../src/crypto/envelope';
 import { dekKeyVersion, sealValue, type ValueOwner } from '../../src/crypto/envelope';
 import { EnvironmentKeyring, type EnvironmentKeyStore } from '../../src/crypto/keyring';
 import { CipherProviderRegistry, type CipherProvider } from '../../src/crypto/provider';
@@ -186,5 +187,95 @@ describe('EnvironmentKeyring', () => {
     expect(dekKeyVersion(sealed.wrappedDek)).toBe(2);
     expect(await keyring.open(sealed, owner)).toBe('hunter2 🔐');
     await expect(keyring.open(sealed, { ...owner, version: 2 })).rejects.toMatchObject({ code: 'DECRYPTION_FAILED' });
+  });
+});
+
+describe('EnvironmentKeyring data-key cache', () => {
+  afterEach(() => jest.restoreAllMocks());
+
+  const ownerIn = (environmentId: string, name = 'DB_PASSWORD'): ValueOwner => ({
+    secretId: randomUUID(),
+    environmentId,
+    spaceId: null,
+    name,
+    version: 1,
+  });
+
+  async function sealedValues(dataKeysMax: number) {
+    const { provider } = countingProvider();
+    const { store, put } = memoryStore();
+    const keyring = new EnvironmentKeyring(new CipherProviderRegistry([provider], 'local'), store, { ...options, dataKeysMax });
+    const environmentId = randomUUID();
+    const { key, wrapped } = await keyring.create(environmentId, 1);
+    put(environmentId, 1, wrapped.blob);
+    const seal = (value: string, owner = ownerIn(environmentId)) => ({ owner, sealed: sealValue(value, owner, key, 1) });
+    return { keyring, environmentId, seal, unwraps: jest.spyOn(envelope, 'unwrapValueKey'), opens: jest.spyOn(envelope, 'openValueWithKey') };
+  }
+
+  it('unwraps a value’s data key once while its environment key is cached, and opens the value every time', async () => {
+    const { keyring, seal, unwraps, opens } = await sealedValues(100);
+    const { sealed, owner } = seal('hunter2');
+    expect(await keyring.open(sealed, owner)).toBe('hunter2');
+    expect(keyring.openCached(sealed, owner)).toBe('hunter2');
+    expect(await keyring.open(sealed, owner)).toBe('hunter2');
+    expect(unwraps).toHaveBeenCalledTimes(1);
+    expect(opens).toHaveBeenCalledTimes(3);
+  });
+
+  it('with a limit of 0, unwraps the data key on every read', async () => {
+    const { keyring, seal, opens } = await sealedValues(0);
+    const whole = jest.spyOn(envelope, 'openValue'); // unwraps, opens, zeroes the DEK
+    const { sealed, owner } = seal('hunter2');
+    expect(await keyring.open(sealed, owner)).toBe('hunter2');
+    expect(await keyring.open(sealed, owner)).toBe('hunter2');
+    expect(whole).toHaveBeenCalledTimes(2);
+    expect(opens).not.toHaveBeenCalled();
+  });
+
+  it('a cached data key serves only the exact wrapped bytes and owner it was checked against', async () => {
+    const { keyring, environmentId, seal } = await sealedValues(100);
+    const { sealed, owner } = seal('hunter2');
+    expect(await keyring.open(sealed, owner)).toBe('hunter2');
+    /* the same blobs copied onto another secret: its DEK's associated data names the first secret */
+    await expect(keyring.open(sealed, { ...owner, secretId: randomUUID() })).rejects.toMatchObject({ code: 'DECRYPTION_FAILED' });
+    /* one flipped byte of the wrapped DEK is a different blob: checked again, and refused */
+    const flipped = Buffer.from(sealed.wrappedDek);
+    flipped[flipped.length - 1] ^= 1;
+    await expect(keyring.open({ ...sealed, wrappedDek: flipped }, owner)).rejects.toMatchObject({ code: 'DECRYPTION_FAILED' });
+    /* the value itself is still authenticated under a cached DEK: another version or name is refused */
+    await expect(keyring.open(sealed, { ...owner, version: 2 })).rejects.toMatchObject({ code: 'DECRYPTION_FAILED' });
+    await expect(keyring.open(sealed, { ...owner, name: 'OTHER' })).rejects.toMatchObject({ code: 'DECRYPTION_FAILED' });
+    expect(keyring.openCached(sealed, { ...owner, environmentId })).toBe('hunter2');
+  });
+
+  it('zeroes a data key when it is evicted, and forgets an environment’s data keys with its key', async () => {
+    const { keyring, environmentId, seal, unwraps, opens } = await sealedValues(1);
+    const first = seal('first');
+    const second = seal('second');
+    expect(await keyring.open(first.sealed, first.owner)).toBe('first');
+    const firstDek = opens.mock.calls[0][2];
+    expect(firstDek.equals(Buffer.alloc(firstDek.length))).toBe(false);
+    expect(await keyring.open(second.sealed, second.owner)).toBe('second'); // over the limit of 1: the first is evicted
+    expect(firstDek.equals(Buffer.alloc(firstDek.length))).toBe(true);
+    const secondDek = opens.mock.calls[1][2];
+
+    keyring.forgetEnvironment(environmentId);
+    expect(secondDek.equals(Buffer.alloc(secondDek.length))).toBe(true);
+    expect(keyring.openCached(second.sealed, second.owner)).toBeUndefined(); // the environment key went with it
+    expect(await keyring.open(second.sealed, second.owner)).toBe('second');
+    expect(unwraps).toHaveBeenCalledTimes(3);
+
+    keyring.forget(environmentId, 1);
+    expect(opens.mock.calls[2][2].equals(Buffer.alloc(32))).toBe(true);
+  });
+
+  it('a data key is used only while its environment key is cached', async () => {
+    const { keyring, environmentId, seal, unwraps } = await sealedValues(100);
+    const { sealed, owner } = seal('hunter2');
+    expect(await keyring.open(sealed, owner)).toBe('hunter2');
+    keyring.forget(environmentId, 1);
+    expect(keyring.openCached(sealed, owner)).toBeUndefined();
+    expect(await keyring.open(sealed, owner)).toBe('hunter2');
+    expect(unwraps).toHaveBeenCalledTimes(2);
   });
 });
