@@ -246,7 +246,7 @@ export interface Config {
     /** Deadline of one Encrypt/Decrypt attempt. */
     readonly attemptTimeoutMs: number;
   };
-  readonly environmentKeyCache: { readonly ttlMs: number; readonly max: number };
+  readonly environmentKeyCache: { readonly ttlMs: number; readonly max: number; readonly dataKeysMax: number };
   /** History and recovery (DESIGN §11): versions kept per secret (the current one included), days a deleted secret stays restorable, how often it is purged. */
   readonly secrets: { readonly versionsKept: number; readonly deletedRetentionDays: number; readonly purgeIntervalMs: number };
   /** Webhook delivery (DESIGN §13). */

@@ -29,7 +29,9 @@ export function open(key: Buffer, iv: Buffer, body: Buffer, tag: Buffer, aad: Bu
     const decipher = createDecipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
     decipher.setAAD(aad);
     decipher.setAuthTag(tag);
-    return Buffer.concat([decipher.update(body), decipher.final()]);
+    const plaintext = decipher.update(body);
+    const rest = decipher.final(); // checks the tag; GCM is a stream mode, so nothing is held back
+    return rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest]);
   } catch {
     throw new DecryptionFailedError();
   }

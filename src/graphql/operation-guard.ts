@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
-import { GraphQLError, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, getVariableValues, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import {
   fieldExtensionsEstimator,
   getComplexity,
@@ -61,13 +61,24 @@ interface Estimate {
  * An estimate depends only on the document, the operation name and the
  * variables: Apollo hands every request of one query text the same parsed
  * document, so a hot operation is walked once per distinct variables, not
- * once per request. Per document at most ESTIMATES_PER_DOCUMENT are kept,
- * and only for queries and subscriptions with short variables: a mutation's
- * variables may hold secret values, which no cache keeps.
+ * once per request. Per document at most ESTIMATES_PER_DOCUMENT are kept.
+ *
+ * A mutation's variables may hold secret values, which no cache keeps: its
+ * estimate is kept by their shape instead (shapeOf: every string blanked;
+ * numbers, booleans, nulls, lists and keys as sent). That is all of them an
+ * estimate reads (`first` for pageCost, booleans for @include and @skip);
+ * strings only decide whether the variables coerce at all, and that is
+ * checked again on every request, so only an estimate of variables that
+ * coerced is kept, and a request whose own variables do not coerce gets no
+ * estimate, as its walk would have given.
  */
 const ESTIMATES_PER_DOCUMENT = 64;
 const MAX_KEY_LENGTH = 1024;
 const estimates = new WeakMap<DocumentNode, Map<string, Estimate | undefined>>();
+
+/** The variables with every string blanked: what a mutation's estimate is kept by. */
+export const shapeOf = (variables: Record<string, unknown>): string =>
+  JSON.stringify(variables, (_key, value: unknown) => (typeof value === 'string' ? '' : value));
 
 function estimate(
   schema: GraphQLSchema,
@@ -76,17 +87,24 @@ function estimate(
   operationName: string | undefined,
   variables: Record<string, unknown>,
 ): Estimate | undefined {
-  if (operation.operation === 'mutation') return walk(schema, document, operationName, variables);
-  const key = `${operationName ?? ''}\u0000${JSON.stringify(variables)}`;
+  const mutation = operation.operation === 'mutation';
+  const key = `${operationName ?? ''}\u0000${mutation ? shapeOf(variables) : JSON.stringify(variables)}`;
   if (key.length > MAX_KEY_LENGTH) return walk(schema, document, operationName, variables);
   let byArgs = estimates.get(document);
   if (!byArgs) estimates.set(document, (byArgs = new Map()));
-  if (byArgs.has(key)) return byArgs.get(key);
+  if (byArgs.has(key)) {
+    const known = byArgs.get(key);
+    return !mutation || coerces(schema, operation, variables) ? known : undefined;
+  }
   const result = walk(schema, document, operationName, variables);
+  if (mutation && !result) return result; // another request of this shape may coerce
   if (byArgs.size >= ESTIMATES_PER_DOCUMENT) byArgs.delete(byArgs.keys().next().value!);
   byArgs.set(key, result);
   return result;
 }
+
+const coerces = (schema: GraphQLSchema, operation: OperationDefinitionNode, variables: Record<string, unknown>) =>
+  getVariableValues(schema, operation.variableDefinitions ?? [], variables, { maxErrors: 1 }).errors === undefined;
 
 function walk(schema: GraphQLSchema, document: DocumentNode, operationName: string | undefined, variables: Record<string, unknown>): Estimate | undefined {
   const required = new Set<Capability>();

@@ -1,15 +1,16 @@
 import { getOperationAST, parse } from 'graphql';
 import * as complexity from 'graphql-query-complexity';
 
-import { guardOperation } from '../../src/graphql/operation-guard';
+import { ForbiddenError } from '../../src/errors';
+import { guardOperation, shapeOf } from '../../src/graphql/operation-guard';
 import { buildAppSchema } from '../../src/graphql/schema';
 import type { RequestContext } from '../../src/modules/request/request-context';
 
 /*
  * The operation guard's estimate is kept per parsed document and variables
  * for queries (Apollo hands each request of one query text the same
- * document), walked again for other variables, and never kept for a
- * mutation, whose variables may hold secret values.
+ * document), walked again for other variables; a mutation's, whose
+ * variables may hold secret values, is kept by their shape (strings blanked).
  */
 
 const schema = buildAppSchema();
@@ -37,11 +38,37 @@ it('walks a query once per distinct variables, and still refuses the variables t
   expect(walks).toHaveBeenCalledTimes(2);
 });
 
-it('walks a mutation every time: nothing of its variables is kept', () => {
+it('keeps a mutation’s estimate by the shape of its variables, never their strings', () => {
   const document = parse('mutation($i: UpsertSecretInput!) { upsertSecret(input: $i) { id } }');
-  const variables = { i: { environmentId: '00000000-0000-4000-8000-000000000000', name: 'A', value: 'a secret value' } };
-  guard(document, variables);
-  guard(document, variables);
+  const input = (value: string, expectedVersion?: number) => ({
+    i: { environmentId: '00000000-0000-4000-8000-000000000000', name: 'DB_PASSWORD', value, expectedVersion },
+  });
+  guard(document, input('a secret value'));
+  guard(document, input('another secret value, longer'));
+  expect(walks).toHaveBeenCalledTimes(1);
+  expect(shapeOf(input('a secret value', 3))).toBe('{"i":{"environmentId":"","name":"","value":"","expectedVersion":3}}');
+  guard(document, input('a secret value', 3)); // another shape: walked
+  expect(walks).toHaveBeenCalledTimes(2);
+});
+
+it('a mutation whose own variables do not coerce gets no estimate, even when its shape has one', () => {
+  const denying = {
+    access: {
+      assert: () => {
+        throw new ForbiddenError('not for this token');
+      },
+    },
+  } as unknown as RequestContext;
+  const document = parse('mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { token } }');
+  const guardAs = (role: string) =>
+    guardOperation({ context: denying, schema, document, operation: getOperationAST(document)!, variables: { i: { name: 'ci', role } } });
+  /* not coercible first: nothing is kept, so the coercible one after it is walked and refused */
+  expect(() => guardAs('NOT_A_ROLE')).not.toThrow(); // execution refuses these variables before any resolver
+  expect(() => guardAs('ADMIN')).toThrow(/not for this token/);
+  expect(walks).toHaveBeenCalledTimes(2);
+  /* the shape's estimate is kept now, but a request that does not coerce still gets none */
+  expect(() => guardAs('NOT_A_ROLE')).not.toThrow();
+  expect(() => guardAs('LISTENER')).toThrow(/not for this token/);
   expect(walks).toHaveBeenCalledTimes(2);
 });
 
