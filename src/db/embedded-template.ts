@@ -8,7 +8,7 @@ import path from 'node:path';
  * instead of running initdb in WebAssembly and every migration, which takes
  * seconds. Only the PGlite version that made it uses it; without it (a tree
  * built another way) PGlite runs initdb and the server the migrations, as
- * before. The copy (~740 files, 0.15–0.5 s, more on a busy disk) is made on the database's own
+ * before. The copy (~510 files, 0.1–0.4 s, more on a busy disk) is made on the database's own
  * thread (embedded-worker.ts), so it overlaps the server loading its code.
  */
 const TEMPLATE_DIRS = [path.resolve(__dirname, '..', '..', 'embedded-template'), path.resolve(__dirname, '..', '..', 'dist', 'embedded-template')];

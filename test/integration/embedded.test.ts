@@ -87,8 +87,13 @@ it('serves, resolves overrides, survives concurrent writes, and keeps data acros
   expect(names.map((r) => r.name)).toEqual(migrations.map((m) => m.name));
   const today = new Date().toISOString().slice(0, 10).replaceAll('-', '');
   expect(rows.map((r) => r.partition)).toEqual([`audit_event_p${today}`]);
-  expect(dated).toHaveLength(8); // today and a week ahead, by the timers
+  /* today and a week ahead (from the template when it was built this week, else made at start and by the timers) */
+  expect(dated.map((r) => r.name)).toEqual(expect.arrayContaining(daysFrom(new Date(), 8).map((day) => `audit_event_p${day}`)));
 });
+
+/** `count` consecutive UTC days from `start`, as YYYYMMDD. */
+const daysFrom = (start: Date, count: number) =>
+  Array.from({ length: count }, (_, i) => new Date(start.getTime() + i * 86_400_000).toISOString().slice(0, 10).replaceAll('-', ''));
 
 const DATED_PARTITIONS = `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
   WHERE i.inhparent = 'audit_event'::regclass AND c.relname ~ '^audit_event_p[0-9]{8}$'`;
@@ -108,7 +113,7 @@ function queryCluster(pgdata: string, statements: string[]): Record<string, unkn
   return JSON.parse(String(output));
 }
 
-it('the build leaves the embedded template migrated, without template0, with no partitions dated by the build and no rows', () => {
+it('the build leaves the embedded template migrated, without template databases, with the build week’s partitions and no rows', () => {
   const template = path.join(__dirname, '..', '..', 'dist', 'embedded-template');
   expect(readFileSync(path.join(template, 'schema'), 'utf8').trim()).toBe(migrations.at(-1)!.name);
   const copy = mkdtempSync(path.join(os.tmpdir(), 'ss-template-'));
@@ -117,12 +122,18 @@ it('the build leaves the embedded template migrated, without template0, with no 
     const [executed, databases, partitions, ...counts] = queryCluster(path.join(copy, 'pgdata'), [
       'SELECT count(*)::int AS n FROM migrations',
       'SELECT datname FROM pg_database ORDER BY datname',
-      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_event'::regclass`,
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'audit_event'::regclass ORDER BY 1`,
       ...['api_token', 'environment', 'secret', 'audit_event'].map((table) => `SELECT count(*)::int AS n FROM ${table}`),
     ]);
     expect(executed).toEqual([{ n: migrations.length }]);
-    expect(databases).toEqual([{ datname: 'postgres' }, { datname: 'template1' }]); // template0 left out: fewer files to copy
-    expect(partitions).toEqual([{ name: 'audit_event_default' }]);
+    expect(databases).toEqual([{ datname: 'postgres' }]); // template0 and template1 left out: fewer files to copy
+    /* the default partition, and the build's day with the week ahead, as the migration made them */
+    const names = partitions.map((r) => r.name as string);
+    expect(names[0]).toBe('audit_event_default');
+    const dated = names.slice(1);
+    const first = dated[0].slice('audit_event_p'.length);
+    const firstDay = new Date(`${first.slice(0, 4)}-${first.slice(4, 6)}-${first.slice(6)}T00:00:00Z`);
+    expect(dated).toEqual(daysFrom(firstDay, 8).map((day) => `audit_event_p${day}`));
     expect(counts).toEqual(Array(4).fill([{ n: 0 }]));
   } finally {
     rmSync(copy, { recursive: true, force: true });
