@@ -2,6 +2,7 @@ import type { GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchemaSync, type ContainerType, type PubSub } from 'type-graphql';
 
+import { useDirectResolvers } from './direct-resolvers';
 import { TokenResolver } from '../modules/token/token.resolver';
 import { AuditResolver } from '../modules/audit/audit.resolver';
 import { EnvironmentResolver } from '../modules/environment/environment.resolver';
@@ -48,7 +49,12 @@ const noPubSub: PubSub = {
   },
 };
 
-export function buildAppSchema(container: ContainerType = noContainer): GraphQLSchema {
+export interface AppSchemaOptions {
+  /** false keeps type-graphql's own resolver on every field (the equivalence test compares both). */
+  readonly directResolvers?: boolean;
+}
+
+export function buildAppSchema(container: ContainerType = noContainer, options: AppSchemaOptions = {}): GraphQLSchema {
   const schema = buildSchemaSync({
     resolvers,
     container,
@@ -58,6 +64,7 @@ export function buildAppSchema(container: ContainerType = noContainer): GraphQLS
     emitSchemaFile: false,
   });
   resolveSubscriptionPayloads(schema);
+  if (options.directResolvers ?? true) useDirectResolvers(schema, container, resolvers);
   return schema;
 }
 
