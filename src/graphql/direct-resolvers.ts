@@ -1,7 +1,7 @@
-import { GraphQLScalarType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { GraphQLScalarType, isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { getMetadataStorage, type ContainerType, type ResolverData } from 'type-graphql';
 
-type HandlerMetadata = ReturnType<typeof getMetadataStorage>['queries'][number];
+type HandlerMetadata = Pick<ReturnType<typeof getMetadataStorage>['queries'][number], 'target' | 'methodName' | 'schemaName' | 'params' | 'middlewares' | 'roles'>;
 type ParamMetadata = NonNullable<HandlerMetadata['params']>[number];
 
 /* Argument types whose values type-graphql passes on as they come (its convertToType returns them unchanged). */
@@ -9,11 +9,31 @@ const PASSED_AS_IS = new Set<unknown>([String, Number, Boolean, Date]);
 const passedAsIs = (type: unknown) =>
   PASSED_AS_IS.has(type) || type instanceof GraphQLScalarType || (typeof type === 'object' && type !== null); // an enum's object
 
-/** A parameter whose value type-graphql's resolver computes without work: the method can be called directly. */
+/*
+ * A class whose instances are only their own properties: nothing on its
+ * prototype chain but constructors, no field initialised to a value. For
+ * a root of such a type, type-graphql's resolver makes a copy (a new
+ * instance with the root's properties assigned) for every field it
+ * resolves; the root itself reads the same, so it is passed as it is.
+ * Secret, whose `scope` is a getter, is not one.
+ */
+function isPlainData(type: unknown): boolean {
+  if (passedAsIs(type)) return true;
+  if (typeof type !== 'function') return false;
+  for (let proto = type.prototype as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+    if (Object.getOwnPropertyNames(proto).some((name) => name !== 'constructor')) return false;
+  }
+  const probe = new (type as new () => object)();
+  return Object.values(probe).every((value) => value === undefined);
+}
+
+/** A parameter whose value type-graphql's resolver computes without changing it: the method can be called directly. */
 function isDirect(param: ParamMetadata): boolean {
   switch (param.kind) {
     case 'arg':
       return param.validateFn === undefined && param.validateSettings === undefined && passedAsIs(param.getType());
+    case 'root':
+      return param.getType === undefined || isPlainData(param.getType());
     case 'context':
     case 'info':
       return true;
@@ -27,30 +47,32 @@ function isDirect(param: ParamMetadata): boolean {
  * each argument asynchronously even with validation off (its validateArg is
  * an async function), so a field of five arguments costs five promises, a
  * Promise.all and their turns before the method runs: `secret(name, …)`,
- * the listener's hot path, is one. Where that work changes nothing —
- * arguments of scalar or enum types, the context, the info; no middleware,
- * no role, no validation setting — the field calls its method directly with
- * the same values in the same order. Every other field keeps type-graphql's
+ * the listener's hot path, is one. A field resolver copies its root into a
+ * new instance of the root's class first, once per field and object: an
+ * `effectiveSecrets` of 5,000 made 5,000 copies for `value` alone. Where
+ * that work changes nothing — arguments of scalar or enum types, roots of
+ * plain data classes, the context, the info; no middleware, no role, no
+ * validation setting — the field calls its method directly with the same
+ * values in the same order. Every other field keeps type-graphql's
  * resolver. Answers the fields replaced, as `Type.field`.
  */
 export function useDirectResolvers(schema: GraphQLSchema, container: ContainerType, resolverClasses: readonly unknown[]): string[] {
   const storage = getMetadataStorage();
+  const typeNameOf = (target: unknown) => storage.objectTypes.find((o) => o.target === target)?.name;
+  const handlers: (readonly [string | undefined, HandlerMetadata])[] = [
+    ...storage.queries.map((h) => [schema.getQueryType()?.name, h] as const),
+    ...storage.mutations.map((h) => [schema.getMutationType()?.name, h] as const),
+    ...storage.fieldResolvers.filter((h) => h.kind === 'external' && h.getObjectType).map((h) => [typeNameOf(h.getObjectType!()), h] as const),
+  ];
   const replaced: string[] = [];
-  const roots = [
-    [schema.getQueryType(), storage.queries],
-    [schema.getMutationType(), storage.mutations],
-  ] as const;
-  for (const [type, handlers] of roots) {
-    if (!type) continue;
-    const fields = type.getFields();
-    for (const handler of handlers) {
-      const field = fields[handler.schemaName];
-      const params = [...(handler.params ?? [])].sort((a, b) => a.index - b.index);
-      if (!field || !resolverClasses.includes(handler.target)) continue;
-      if (handler.middlewares?.length || handler.roles?.length || !params.every(isDirect)) continue;
-      field.resolve = directResolver(handler, params, container);
-      replaced.push(`${type.name}.${field.name}`);
-    }
+  for (const [typeName, handler] of handlers) {
+    const type = typeName ? schema.getType(typeName) : undefined;
+    const field = isObjectType(type) ? type.getFields()[handler.schemaName] : undefined;
+    if (!field || !resolverClasses.includes(handler.target)) continue;
+    const params = [...(handler.params ?? [])].sort((a, b) => a.index - b.index);
+    if (handler.middlewares?.length || handler.roles?.length || !params.every(isDirect)) continue;
+    field.resolve = directResolver(handler, params, container);
+    replaced.push(`${typeName}.${field.name}`);
   }
   return replaced;
 }
@@ -60,6 +82,7 @@ function directResolver(handler: HandlerMetadata, params: readonly ParamMetadata
   return (root, args, context, info) => {
     const values = params.map((param) => {
       if (param.kind === 'arg') return args[param.name];
+      if (param.kind === 'root') return param.propertyName ? (root as Record<string, unknown>)[param.propertyName] : root;
       if (param.kind === 'context') return param.propertyName ? (context as Record<string, unknown>)[param.propertyName] : context;
       return info;
     });
