@@ -26,11 +26,7 @@ const HEALTH_TIMEOUT_MS = 5_000;
  * LISTEN/NOTIFY on one channel. Publishing is a plain `pg_notify` on the pool
  * once the write has committed: NOTIFY inside the write's transaction would
  * take the global notification lock at its commit and serialise every
- * writer. Messages of one turn of the event loop go out as one notification,
- * and publishing is single-flight: what is published while a notification
- * is on its way goes, merged, in the next one as soon as it is sent (a lone
- * change still goes at the end of its turn). Under a stream of writes that
- * is one `pg_notify` per round trip rather than one per commit.
+ * writer. Messages of one turn of the event loop go out as one notification.
  *
  * Listening needs a session of its own, so it is a dedicated pg Client
  * (DATABASE_LISTEN_URL gives it a direct path past a transaction pooler). It
@@ -43,8 +39,6 @@ export class PgBus implements EventBus {
   readonly external = true;
   private readonly listeners = new Set<BusListener>();
   private pending?: BusMessage;
-  /** A flush is scheduled or sending: what is published meanwhile joins `pending` and goes with its next notification. */
-  private flushing = false;
   private client?: Client;
   private up = false;
   private stopped = true;
@@ -60,9 +54,11 @@ export class PgBus implements EventBus {
   }
 
   publish(message: BusMessage): void {
-    this.pending = this.pending ? mergeMessages(this.pending, message) : message;
-    if (this.flushing) return;
-    this.flushing = true;
+    if (this.pending) {
+      this.pending = mergeMessages(this.pending, message);
+      return;
+    }
+    this.pending = message;
     setImmediate(() => void this.flush());
   }
 
@@ -90,20 +86,16 @@ export class PgBus implements EventBus {
   }
 
   private async flush(): Promise<void> {
-    try {
-      for (let message = this.pending; message; message = this.pending) {
-        this.pending = undefined;
-        for (const payload of encodeBusMessage(message)) {
-          try {
-            await this.options.notifier.query(`${BACKGROUND}SELECT pg_notify($1, $2)`, [BUS_CHANNEL, payload]);
-          } catch (error) {
-            /* Other instances learn it from the log instead (polling), a little later. */
-            this.options.logger.warn({ err: { message: (error as Error).message } }, 'change notification not sent; instances will find the change by polling');
-          }
-        }
+    const message = this.pending;
+    this.pending = undefined;
+    if (!message) return;
+    for (const payload of encodeBusMessage(message)) {
+      try {
+        await this.options.notifier.query(`${BACKGROUND}SELECT pg_notify($1, $2)`, [BUS_CHANNEL, payload]);
+      } catch (error) {
+        /* Other instances learn it from the log instead (polling), a little later. */
+        this.options.logger.warn({ err: { message: (error as Error).message } }, 'change notification not sent; instances will find the change by polling');
       }
-    } finally {
-      this.flushing = false;
     }
   }
 
