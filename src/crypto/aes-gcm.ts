@@ -25,14 +25,19 @@ export function seal(key: Buffer, plaintext: Buffer, aad: Buffer): [Buffer, Buff
 
 /** Reverses `seal`; any mismatch of key, bytes or associated data is DECRYPTION_FAILED. */
 export function open(key: Buffer, iv: Buffer, body: Buffer, tag: Buffer, aad: Buffer): Buffer {
+  let plaintext: Buffer | undefined;
   try {
     const decipher = createDecipheriv(ALGORITHM, key, iv, { authTagLength: TAG_BYTES });
     decipher.setAAD(aad);
     decipher.setAuthTag(tag);
-    const plaintext = decipher.update(body);
+    plaintext = decipher.update(body);
     const rest = decipher.final(); // checks the tag; GCM is a stream mode, so nothing is held back
-    return rest.length === 0 ? plaintext : Buffer.concat([plaintext, rest]);
+    if (rest.length === 0) return plaintext;
+    const whole = Buffer.concat([plaintext, rest]);
+    plaintext.fill(0);
+    return whole;
   } catch {
+    plaintext?.fill(0); // decrypted before the tag was checked: with the right key and other associated data, the real value
     throw new DecryptionFailedError();
   }
 }

@@ -41,9 +41,10 @@ interface CacheContext {
  * again costs one AES-GCM open instead of two (a data-key cache, as the AWS
  * Encryption SDK's caching materials manager keeps). A DEK is only ever used
  * while its environment key is cached too (that key could unwrap it again
- * at any moment, so keeping it exposes nothing more), it expires with the
- * same age, it is keyed by the exact wrapped bytes and owner it was checked
- * against, a failed unwrap is never cached, and an evicted DEK is zeroed.
+ * at any moment, so keeping it exposes nothing more) and is dropped with
+ * it, it expires with the same age, it is keyed by the exact wrapped bytes
+ * and owner it was checked against, a failed unwrap is never cached, and a
+ * DEK is zeroed when it leaves the cache (expired, evicted or forgotten).
  */
 export class EnvironmentKeyring {
   private readonly cache: LRUCache<string, Buffer, CacheContext>;
@@ -64,6 +65,10 @@ export class EnvironmentKeyring {
        * waiting on it errors (seen while a rotation remembered its new key).
        */
       ignoreFetchAbort: true,
+      /* Its data keys go with it, whether it expired, was pushed out or forgotten. */
+      dispose: (_key, id, reason) => {
+        if (reason !== 'set') this.forgetDataKeys(`${id}:`);
+      },
       fetchMethod: async (_cacheKey, _stale, { context }) => {
         const blob = await this.store.loadEnvironmentKeyBlob(context.environmentId, context.version);
         if (!blob) throw new DecryptionFailedError(`environment key version ${context.version} is missing`);
@@ -74,6 +79,7 @@ export class EnvironmentKeyring {
       this.dataKeys = new LRUCache<string, Buffer>({
         max: options.dataKeysMax,
         ttl: options.ttlMs,
+        ttlAutopurge: true, // an expired key is zeroed when it expires, not when next looked at
         dispose: (dek) => dek.fill(0),
       });
     }
@@ -92,11 +98,10 @@ export class EnvironmentKeyring {
   }
 
   forget(environmentId: string, version: number): void {
-    this.cache.delete(cacheKey(environmentId, version));
-    this.forgetDataKeys(`${cacheKey(environmentId, version)}:`);
+    this.cache.delete(cacheKey(environmentId, version)); // its data keys with it (dispose)
   }
 
-  /** Every cached version of one environment's key: another instance rotated or re-wrapped it. */
+  /** Every cached version of one environment's key: it was rotated, re-wrapped or deleted. */
   forgetEnvironment(environmentId: string): void {
     const prefix = `${environmentId}:`;
     for (const key of [...this.cache.keys()]) if (key.startsWith(prefix)) this.cache.delete(key);

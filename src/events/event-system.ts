@@ -66,7 +66,7 @@ export function createEventSystem({ config, logger, db, tokenCache, keyring }: D
   const invalidate = (message: BusMessage) => {
     if (!isInvalidation(message)) return;
     tokenCache.forget({ tokenIds: message.revokedTokens, environmentIds: message.deletedEnvironments, spaceIds: message.deletedSpaces });
-    for (const environmentId of message.rotatedKeys ?? []) keyring.forgetEnvironment(environmentId);
+    for (const environmentId of [...(message.rotatedKeys ?? []), ...(message.deletedEnvironments ?? [])]) keyring.forgetEnvironment(environmentId);
     connections.invalidate(message);
   };
 

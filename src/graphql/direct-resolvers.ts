@@ -1,8 +1,11 @@
 import { GraphQLScalarType, isObjectType, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
-import { getMetadataStorage, type ContainerType, type ResolverData } from 'type-graphql';
+import { getMetadataStorage, type BuildSchemaOptions, type ContainerType, type ResolverData } from 'type-graphql';
 
 type HandlerMetadata = Pick<ReturnType<typeof getMetadataStorage>['queries'][number], 'target' | 'methodName' | 'schemaName' | 'params' | 'middlewares' | 'roles'>;
 type ParamMetadata = NonNullable<HandlerMetadata['params']>[number];
+
+/** The options the schema was built with: whatever applies to every field decides whether any field may be resolved directly. */
+export type DirectResolverOptions = Pick<BuildSchemaOptions, 'resolvers' | 'container' | 'validate' | 'validateFn' | 'authChecker' | 'globalMiddlewares'>;
 
 /* Argument types whose values type-graphql passes on as they come (its convertToType returns them unchanged). */
 const PASSED_AS_IS = new Set<unknown>([String, Number, Boolean, Date]);
@@ -23,8 +26,12 @@ function isPlainData(type: unknown): boolean {
   for (let proto = type.prototype as object | null; proto && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
     if (Object.getOwnPropertyNames(proto).some((name) => name !== 'constructor')) return false;
   }
-  const probe = new (type as new () => object)();
-  return Object.values(probe).every((value) => value === undefined);
+  try {
+    const probe = new (type as new () => object)();
+    return Object.values(probe).every((value) => value === undefined);
+  } catch {
+    return false; // a constructor that needs arguments: not plain data
+  }
 }
 
 /** A parameter whose value type-graphql's resolver computes without changing it: the method can be called directly. */
@@ -52,11 +59,16 @@ function isDirect(param: ParamMetadata): boolean {
  * `effectiveSecrets` of 5,000 made 5,000 copies for `value` alone. Where
  * that work changes nothing — arguments of scalar or enum types, roots of
  * plain data classes, the context, the info; no middleware, no role, no
- * validation setting — the field calls its method directly with the same
- * values in the same order. Every other field keeps type-graphql's
- * resolver. Answers the fields replaced, as `Type.field`.
+ * validation setting, no auth checker, global middleware or validation in
+ * the build — the field calls its method directly with the same values in
+ * the same order. Every other field keeps type-graphql's resolver. Answers
+ * the fields replaced, as `Type.field`.
  */
-export function useDirectResolvers(schema: GraphQLSchema, container: ContainerType, resolverClasses: readonly unknown[]): string[] {
+export function useDirectResolvers(schema: GraphQLSchema, options: DirectResolverOptions): string[] {
+  const { container } = options;
+  /* Anything that applies to every field: type-graphql's own resolvers are then the only faithful ones. */
+  if (options.authChecker || options.globalMiddlewares?.length || options.validate !== false || options.validateFn) return [];
+  if (!container || typeof container === 'function') return [];
   const storage = getMetadataStorage();
   const typeNameOf = (target: unknown) => storage.objectTypes.find((o) => o.target === target)?.name;
   const handlers: (readonly [string | undefined, HandlerMetadata])[] = [
@@ -68,9 +80,10 @@ export function useDirectResolvers(schema: GraphQLSchema, container: ContainerTy
   for (const [typeName, handler] of handlers) {
     const type = typeName ? schema.getType(typeName) : undefined;
     const field = isObjectType(type) ? type.getFields()[handler.schemaName] : undefined;
-    if (!field || !resolverClasses.includes(handler.target)) continue;
+    if (!field || !(options.resolvers as readonly unknown[]).includes(handler.target)) continue;
     const params = [...(handler.params ?? [])].sort((a, b) => a.index - b.index);
-    if (handler.middlewares?.length || handler.roles?.length || !params.every(isDirect)) continue;
+    /* `@Authorized()` without roles is an empty list: any list at all means a check */
+    if (handler.middlewares?.length || handler.roles !== undefined || !params.every(isDirect)) continue;
     field.resolve = directResolver(handler, params, container);
     replaced.push(`${typeName}.${field.name}`);
   }
@@ -79,6 +92,12 @@ export function useDirectResolvers(schema: GraphQLSchema, container: ContainerTy
 
 function directResolver(handler: HandlerMetadata, params: readonly ParamMetadata[], container: ContainerType): GraphQLFieldResolver<unknown, unknown> {
   const { target, methodName } = handler;
+  /*
+   * With an argument, type-graphql's resolver is asynchronous (validateArg), so
+   * what the method throws reaches graphql-js as a rejection, which fails this
+   * field alone; a synchronous throw would stop its siblings too. Kept so.
+   */
+  const rejectsThrows = params.some((param) => param.kind === 'arg');
   return (root, args, context, info) => {
     const values = params.map((param) => {
       if (param.kind === 'arg') return args[param.name];
@@ -88,6 +107,12 @@ function directResolver(handler: HandlerMetadata, params: readonly ParamMetadata
     });
     const call = (instance: Record<string, (...values: unknown[]) => unknown>) => instance[methodName](...values);
     const instance = container.get(target, { root, args, context, info } as ResolverData);
-    return typeof instance?.then === 'function' ? instance.then(call) : call(instance);
+    if (typeof instance?.then === 'function') return instance.then(call);
+    if (!rejectsThrows) return call(instance);
+    try {
+      return call(instance);
+    } catch (error) {
+      return Promise.reject(error);
+    }
   };
 }

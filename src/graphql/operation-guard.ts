@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerErrorCode } from '@apollo/server/errors';
-import { GraphQLError, getVariableValues, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import { GraphQLError, getVariableValues, isEnumType, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import {
   fieldExtensionsEstimator,
   getComplexity,
@@ -64,9 +64,10 @@ interface Estimate {
  * once per request. Per document at most ESTIMATES_PER_DOCUMENT are kept.
  *
  * A mutation's variables may hold secret values, which no cache keeps: its
- * estimate is kept by their shape instead (shapeOf: every string blanked;
- * numbers, booleans, nulls, lists and keys as sent). That is all of them an
- * estimate reads (`first` for pageCost, booleans for @include and @skip);
+ * estimate is kept by their shape instead (shapeOf: every string blanked
+ * but enum value names; numbers, booleans, nulls, lists and keys as sent).
+ * That is more than an estimate reads (`first` for pageCost, booleans for
+ * @include and @skip);
  * strings only decide whether the variables coerce at all, and that is
  * checked again on every request, so only an estimate of variables that
  * coerced is kept, and a request whose own variables do not coerce gets no
@@ -76,9 +77,23 @@ const ESTIMATES_PER_DOCUMENT = 64;
 const MAX_KEY_LENGTH = 1024;
 const estimates = new WeakMap<DocumentNode, Map<string, Estimate | undefined>>();
 
-/** The variables with every string blanked: what a mutation's estimate is kept by. */
-export const shapeOf = (variables: Record<string, unknown>): string =>
-  JSON.stringify(variables, (_key, value: unknown) => (typeof value === 'string' ? '' : value));
+/**
+ * The variables with every string blanked but the schema's enum value names
+ * (public words, never a secret, and an estimate could one day read one):
+ * what a mutation's estimate is kept by.
+ */
+export const shapeOf = (variables: Record<string, unknown>, enumValues: ReadonlySet<string> = new Set()): string =>
+  JSON.stringify(variables, (_key, value: unknown) => (typeof value === 'string' && !enumValues.has(value) ? '' : value));
+
+const enumValueNames = new WeakMap<GraphQLSchema, ReadonlySet<string>>();
+function enumValuesOf(schema: GraphQLSchema): ReadonlySet<string> {
+  let names = enumValueNames.get(schema);
+  if (!names) {
+    const types = Object.values(schema.getTypeMap()).filter(isEnumType);
+    enumValueNames.set(schema, (names = new Set(types.flatMap((type) => type.getValues().map((value) => value.name)))));
+  }
+  return names;
+}
 
 function estimate(
   schema: GraphQLSchema,
@@ -88,7 +103,7 @@ function estimate(
   variables: Record<string, unknown>,
 ): Estimate | undefined {
   const mutation = operation.operation === 'mutation';
-  const key = `${operationName ?? ''}\u0000${mutation ? shapeOf(variables) : JSON.stringify(variables)}`;
+  const key = `${operationName ?? ''}\u0000${mutation ? shapeOf(variables, enumValuesOf(schema)) : JSON.stringify(variables)}`;
   if (key.length > MAX_KEY_LENGTH) return walk(schema, document, operationName, variables);
   let byArgs = estimates.get(document);
   if (!byArgs) estimates.set(document, (byArgs = new Map()));

@@ -1,6 +1,6 @@
 import type { GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import { buildSchemaSync, type ContainerType, type PubSub } from 'type-graphql';
+import { buildSchemaSync, type BuildSchemaOptions, type ContainerType, type PubSub } from 'type-graphql';
 
 import { useDirectResolvers } from './direct-resolvers';
 import { TokenResolver } from '../modules/token/token.resolver';
@@ -55,16 +55,17 @@ export interface AppSchemaOptions {
 }
 
 export function buildAppSchema(container: ContainerType = noContainer, options: AppSchemaOptions = {}): GraphQLSchema {
-  const schema = buildSchemaSync({
+  const build = {
     resolvers,
     container,
     pubSub: noPubSub,
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     validate: false,
     emitSchemaFile: false,
-  });
+  } satisfies BuildSchemaOptions;
+  const schema = buildSchemaSync(build);
   resolveSubscriptionPayloads(schema);
-  if (options.directResolvers ?? true) useDirectResolvers(schema, container, resolvers);
+  if (options.directResolvers ?? true) useDirectResolvers(schema, build);
   return schema;
 }
 

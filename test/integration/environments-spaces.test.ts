@@ -22,6 +22,20 @@ describe('environments', () => {
     expect(dataOf(await app.gql(`query($id: ID!) { environment(id: $id) { id } }`, { id: b })).environment).toBeNull();
   });
 
+  it('a deleted environment’s keys leave the keyring at once, data keys with them', async () => {
+    const env = await createEnvironment(app, 'env-forgotten');
+    await upsertSecret(app, { environmentId: env, name: 'A', value: 'forget me' });
+    const read = await app.gql(`query($e: ID!) { secret(name: "A", environmentId: $e) { value } }`, { e: env }, await app.listener(env));
+    expect(dataOf(read).secret.value).toBe('forget me'); // its environment key and data key are cached now
+    const forget = jest.spyOn(app.container.keyring, 'forgetEnvironment');
+    try {
+      await app.gql(`mutation($id: ID!) { deleteEnvironment(id: $id) }`, { id: env });
+      expect(forget).toHaveBeenCalledWith(env);
+    } finally {
+      forget.mockRestore();
+    }
+  });
+
   it('answers null for an unknown id and BAD_USER_INPUT for a malformed one', async () => {
     const missing = await app.gql(`{ environment(id: "00000000-0000-4000-8000-000000000000") { id } }`);
     expect(dataOf(missing).environment).toBeNull();

@@ -201,10 +201,10 @@ describe('EnvironmentKeyring data-key cache', () => {
     version: 1,
   });
 
-  async function sealedValues(dataKeysMax: number) {
+  async function sealedValues(dataKeysMax: number, keys: Partial<typeof options> = {}) {
     const { provider } = countingProvider();
     const { store, put } = memoryStore();
-    const keyring = new EnvironmentKeyring(new CipherProviderRegistry([provider], 'local'), store, { ...options, dataKeysMax });
+    const keyring = new EnvironmentKeyring(new CipherProviderRegistry([provider], 'local'), store, { ...options, ...keys, dataKeysMax });
     const environmentId = randomUUID();
     const { key, wrapped } = await keyring.create(environmentId, 1);
     put(environmentId, 1, wrapped.blob);
@@ -232,7 +232,7 @@ describe('EnvironmentKeyring data-key cache', () => {
     expect(opens).not.toHaveBeenCalled();
   });
 
-  it('a cached data key serves only the exact wrapped bytes and owner it was checked against', async () => {
+  it('a cached data key never serves other wrapped bytes, and never another owner', async () => {
     const { keyring, environmentId, seal } = await sealedValues(100);
     const { sealed, owner } = seal('hunter2');
     expect(await keyring.open(sealed, owner)).toBe('hunter2');
@@ -269,13 +269,36 @@ describe('EnvironmentKeyring data-key cache', () => {
     expect(opens.mock.calls[2][2].equals(Buffer.alloc(32))).toBe(true);
   });
 
-  it('a data key is used only while its environment key is cached', async () => {
+  it('forget() drops an environment key’s data keys with it: the next read unwraps again', async () => {
     const { keyring, environmentId, seal, unwraps } = await sealedValues(100);
     const { sealed, owner } = seal('hunter2');
     expect(await keyring.open(sealed, owner)).toBe('hunter2');
     keyring.forget(environmentId, 1);
     expect(keyring.openCached(sealed, owner)).toBeUndefined();
     expect(await keyring.open(sealed, owner)).toBe('hunter2');
+    expect(unwraps).toHaveBeenCalledTimes(2);
+  });
+
+  it('zeroes a data key when it expires, without waiting for it to be looked up', async () => {
+    const { keyring, seal, opens } = await sealedValues(100, { ttlMs: 40 });
+    const { sealed, owner } = seal('short-lived');
+    expect(await keyring.open(sealed, owner)).toBe('short-lived');
+    const dek = opens.mock.calls[0][2];
+    expect(dek.equals(Buffer.alloc(dek.length))).toBe(false);
+    await sleep(150);
+    expect(dek.equals(Buffer.alloc(dek.length))).toBe(true);
+  });
+
+  it('drops the data keys of an environment key pushed out of its own cache', async () => {
+    const { keyring, seal, opens, unwraps } = await sealedValues(100, { max: 1 });
+    const { sealed, owner } = seal('first environment');
+    expect(await keyring.open(sealed, owner)).toBe('first environment');
+    const dek = opens.mock.calls[0][2];
+    const other = randomUUID();
+    keyring.remember(other, 1, randomBytes(32)); // a second environment key: the first is evicted (max 1)
+    expect(dek.equals(Buffer.alloc(dek.length))).toBe(true);
+    expect(keyring.openCached(sealed, owner)).toBeUndefined();
+    expect(await keyring.open(sealed, owner)).toBe('first environment');
     expect(unwraps).toHaveBeenCalledTimes(2);
   });
 });

@@ -49,6 +49,8 @@ it('keeps a mutation’s estimate by the shape of its variables, never their str
   expect(shapeOf(input('a secret value', 3))).toBe('{"i":{"environmentId":"","name":"","value":"","expectedVersion":3}}');
   guard(document, input('a secret value', 3)); // another shape: walked
   expect(walks).toHaveBeenCalledTimes(2);
+  /* enum value names are public words, kept in the shape; any other string is blanked */
+  expect(shapeOf({ role: 'ADMIN', name: 'ADMIN-ish' }, new Set(['ADMIN', 'LISTENER']))).toBe('{"role":"ADMIN","name":""}');
 });
 
 it('a mutation whose own variables do not coerce gets no estimate, even when its shape has one', () => {
@@ -60,15 +62,21 @@ it('a mutation whose own variables do not coerce gets no estimate, even when its
     },
   } as unknown as RequestContext;
   const document = parse('mutation($i: CreateApiTokenInput!) { createApiToken(input: $i) { token } }');
-  const guardAs = (role: string) =>
-    guardOperation({ context: denying, schema, document, operation: getOperationAST(document)!, variables: { i: { name: 'ci', role } } });
-  /* not coercible first: nothing is kept, so the coercible one after it is walked and refused */
-  expect(() => guardAs('NOT_A_ROLE')).not.toThrow(); // execution refuses these variables before any resolver
-  expect(() => guardAs('ADMIN')).toThrow(/not for this token/);
+  const guardAs = (expiresAt: string) =>
+    guardOperation({
+      context: denying,
+      schema,
+      document,
+      operation: getOperationAST(document)!,
+      variables: { i: { name: 'ci', role: 'ADMIN', expiresAt } },
+    });
+  /* not coercible first: nothing is kept, so the coercible one of the same shape after it is walked and refused */
+  expect(() => guardAs('not a date')).not.toThrow(); // execution refuses these variables before any resolver
+  expect(() => guardAs('2099-01-01T00:00:00.000Z')).toThrow(/not for this token/);
   expect(walks).toHaveBeenCalledTimes(2);
   /* the shape's estimate is kept now, but a request that does not coerce still gets none */
-  expect(() => guardAs('NOT_A_ROLE')).not.toThrow();
-  expect(() => guardAs('LISTENER')).toThrow(/not for this token/);
+  expect(() => guardAs('still not a date')).not.toThrow();
+  expect(() => guardAs('2098-06-01T00:00:00.000Z')).toThrow(/not for this token/);
   expect(walks).toHaveBeenCalledTimes(2);
 });
 

@@ -82,8 +82,9 @@ export class AuditRetention {
    * Today's and tomorrow's partitions, before a new container (a server, a
    * CLI command) writes anything (else the day's rows would go to the
    * default partition, and stay there): one statement when today's exists,
-   * i.e. on every start but the first of a day — or of a cluster from the
-   * embedded template, which has no dated partitions. The timers create the
+   * i.e. on every start but the first of a day — or of a cluster from an
+   * embedded template built before that week (it holds the partitions of
+   * the week it was built in). The timers create the
    * rest of the week. Never in the way of a start: when another instance
    * holds the maintenance lock it is doing this itself, and a failure is
    * only logged (the timers try again).
