@@ -9,7 +9,7 @@ import type { EnvironmentKeyring } from '../src/crypto/keyring';
 import { AuditAction, SecretScope } from '../src/entities';
 import { LAST_USED_RESOLUTION_MS, TOKEN_LOOKUP_SQL, TOKEN_TOUCH_SQL } from '../src/modules/token/token.service';
 import type { AuditRecord } from '../src/modules/audit/audit-record';
-import { AUDIT_READ_INSERT_SQL } from '../src/modules/audit/audit.service';
+import { AUDIT_CHANGE_INSERT_SQL, AUDIT_READ_INSERT_SQL, encodeReads } from '../src/modules/audit/audit.service';
 import {
   INSERT_SECRET_SQL,
   LOCK_ENVIRONMENT_SECRET_SQL,
@@ -133,7 +133,7 @@ export async function startBaselineServer(pool: Pool, keyring: Pick<EnvironmentK
       secretVersion: row.version,
       source,
     };
-    await sql(pool, prepared('audit', AUDIT_READ_INSERT_SQL, [JSON.stringify([record])]));
+    await sql(pool, prepared('audit', AUDIT_READ_INSERT_SQL, [encodeReads([record])]));
     return { data: { secret: { value, source } } };
   };
 
@@ -204,7 +204,7 @@ export async function startBaselineServer(pool: Pool, keyring: Pick<EnvironmentK
           secretVersion: saved[0].version,
           source: SecretScope.ENVIRONMENT,
         };
-        await sql(client, prepared('audit', AUDIT_READ_INSERT_SQL, [JSON.stringify([record])]));
+        await sql(client, prepared('audit_change', AUDIT_CHANGE_INSERT_SQL, [JSON.stringify([record])]));
         await sql(client, 'COMMIT');
         return { data: { id: saved[0].id, version: saved[0].version } };
       }

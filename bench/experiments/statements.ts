@@ -8,7 +8,7 @@ import { Client, type QueryConfig } from 'pg';
 import { AuditAction, SecretScope } from '../../src/entities';
 import { LAST_USED_RESOLUTION_MS, TOKEN_LOOKUP_SQL } from '../../src/modules/token/token.service';
 import type { AuditRecord } from '../../src/modules/audit/audit-record';
-import { AUDIT_READ_INSERT_SQL } from '../../src/modules/audit/audit.service';
+import { AUDIT_READ_INSERT_SQL, encodeReads } from '../../src/modules/audit/audit.service';
 import { FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, FIND_PLACEMENT_SQL } from '../../src/modules/secret/secret.repository';
 import { openBenchDatabase } from '../database';
 import { seedScope, shapeOf } from '../seed';
@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       'token (token.service lookups)': [TOKEN_LOOKUP_SQL, () => [[digest(scope.token)], LAST_USED_RESOLUTION_MS]],
       'scope (secret.service resolveScope)': [FIND_PLACEMENT_SQL, () => [scope.environmentId, scope.spaceId]],
       'scope + rows (repository, by name)': [FIND_PLACEMENT_AND_SECRETS_BY_NAME_SQL, () => [scope.environmentId, scope.spaceId, digest('SECRET_07'), null]],
-      'audit, 1 row (audit.service append)': [AUDIT_READ_INSERT_SQL, () => [JSON.stringify([auditRow()])]],
+      'audit, 1 row (audit.service append)': [AUDIT_READ_INSERT_SQL, () => [encodeReads([auditRow()])]],
       'SELECT 1 (round-trip floor)': ['SELECT 1', () => []],
     };
 

@@ -1,9 +1,9 @@
 import type { DataSource } from 'typeorm';
 
-import { AuditService } from '../../src/modules/audit/audit.service';
+import { AuditService, encodeReads, READ_FIELDS } from '../../src/modules/audit/audit.service';
 import type { AuditRecord } from '../../src/modules/audit/audit-record';
 import type { Queryable } from '../../src/db/statements';
-import { recordedAuditService } from '../support/recorded-audit';
+import { readNamesIn, recordedAuditService } from '../support/recorded-audit';
 
 /*
  * Value-read records are group-committed single-flight: a batch goes at the
@@ -20,7 +20,7 @@ it('sends one statement per turn while idle, and everything that arrived during 
   const prepared = {
     query: (_sql: string, params: unknown[]) =>
       new Promise<unknown[]>((resolve) => {
-        const names = (JSON.parse(params[0] as string) as { secretName: string }[]).map((r) => r.secretName);
+        const names = readNamesIn(params[0]);
         statements.push({ names, commit: () => resolve([]) });
       }),
   } as unknown as Queryable;
@@ -107,4 +107,29 @@ it('a batch that could go waits for the requests still answering, at most a mome
   await third;
   expect(statements).toEqual([['S1', 'S2'], ['S3']]);
   jest.useRealTimers();
+});
+
+it('encodes a read as the tuple of READ_FIELDS, nulls for what it lacks', () => {
+  const record = {
+    action: 'SECRET_READ',
+    tokenId: 't',
+    environmentId: 'e',
+    spaceId: null,
+    secretId: 's',
+    secretName: 'DB_PASSWORD',
+    secretVersion: 4,
+    source: 'ENVIRONMENT',
+  } as unknown as AuditRecord;
+  const [tuple] = JSON.parse(encodeReads([record])) as unknown[][];
+  expect(Object.fromEntries(READ_FIELDS.map((field, i) => [field, tuple[i]]))).toEqual({
+    tokenId: 't',
+    environmentId: 'e',
+    spaceId: null,
+    actorId: null,
+    secretId: 's',
+    secretName: 'DB_PASSWORD',
+    secretVersion: 4,
+    source: 'ENVIRONMENT',
+  });
+  expect(tuple).toHaveLength(READ_FIELDS.length);
 });
