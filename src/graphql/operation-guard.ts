@@ -67,11 +67,10 @@ interface Estimate {
  * estimate is kept by their shape instead (shapeOf: every string blanked
  * but enum value names; numbers, booleans, nulls, lists and keys as sent).
  * That is more than an estimate reads (`first` for pageCost, booleans for
- * @include and @skip);
- * strings only decide whether the variables coerce at all, and that is
- * checked again on every request, so only an estimate of variables that
- * coerced is kept, and a request whose own variables do not coerce gets no
- * estimate, as its walk would have given.
+ * @include and @skip); strings only decide whether the variables coerce at
+ * all, and that is checked again on every request, so only an estimate of
+ * variables that coerced is kept, and a request whose own variables do not
+ * coerce gets no estimate, as its walk would have given.
  */
 const ESTIMATES_PER_DOCUMENT = 64;
 const MAX_KEY_LENGTH = 1024;

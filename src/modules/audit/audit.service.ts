@@ -67,8 +67,8 @@ const insertSql = (changes: boolean, returning: boolean) => `
  * Value reads are the log's bulk (a REST list of 50 is 50 rows), so they
  * travel leaner: positional tuples instead of objects (40% fewer bytes to
  * send and parse, no key lookups), and only the columns a read has.
- * encodeReads and this statement's columns are one list; the action is
- * always SECRET_READ.
+ * READ_FIELDS is the tuple's order, which the statement's r->>n follow; the
+ * action is always SECRET_READ.
  */
 const readInsertSql = (returning: boolean) => `
   INSERT INTO audit_event (id, action, token_id, environment_id, space_id, actor_id, secret_id, secret_name, secret_version, source)
@@ -86,11 +86,9 @@ export const AUDIT_READ_INSERT_SQL = readInsertSql(false);
 /** The fields of a value-read tuple, in the order the statement reads them (r->>0, r->>1, …). */
 export const READ_FIELDS = ['tokenId', 'environmentId', 'spaceId', 'actorId', 'secretId', 'secretName', 'secretVersion', 'source'] as const;
 
-/** Value-read records as AUDIT_READ_INSERT_SQL takes them: READ_FIELDS, written out (this runs once per value read). */
+/** Value-read records as AUDIT_READ_INSERT_SQL takes them: each a tuple of its READ_FIELDS, null for what it lacks. */
 export const encodeReads = (records: readonly AuditRecord[]): string =>
-  JSON.stringify(
-    records.map((r) => [r.tokenId, r.environmentId ?? null, r.spaceId ?? null, r.actorId ?? null, r.secretId ?? null, r.secretName ?? null, r.secretVersion ?? null, r.source ?? null]),
-  );
+  JSON.stringify(records.map((record) => READ_FIELDS.map((field) => record[field] ?? null)));
 
 const LIST_COLUMNS = `seq::text AS seq, id, at, action, token_id AS "tokenId", environment_id AS "environmentId",
   space_id AS "spaceId", actor_id AS "actorId", secret_id AS "secretId", secret_name AS "secretName",
